@@ -1,0 +1,51 @@
+"""Run configuration: every knob of an LSW audit, with the paper's defaults where it has one."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass
+class RunConfig:
+    """Everything that defines one audit run. Plain values, so it round-trips through JSON.
+
+    data: a source spec (`digits`, `fashion-mnist[:DIR]`, `cifar10:PATH`, `folder:PATH`, `csv:PATH`).
+    noise: synthetic noise for evaluation, `symmetric:E`, `asymmetric:E` or `instance:E`; None = none.
+    clean_frac / clean_per_class: how the clean set D^c is drawn when the source has no trusted rows
+        (clean_per_class wins when set). Paper: 10% of the training set.
+    model: `auto` picks from the image size; else a name from `lsw.models.MODELS`.
+    start_epoch: epochs of plain weighted training (alpha fixed at 0.5) before alpha is learned.
+    eta_alpha: step on the logit w per visit, after the meta-gradient of a batch is scaled to mean
+        absolute value 1 (see `lsw.reweight`).
+    threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
+    retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
+    """
+
+    data: str = "digits"
+    noise: str | None = None
+    noise_seed: int = 0
+    clean_frac: float = 0.1
+    clean_per_class: int | None = None
+    model: str = "auto"
+    epochs: int = 20
+    batch_size: int = 128
+    clean_batch_size: int = 250
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    start_epoch: int = 2
+    eta_alpha: float = 0.5
+    threshold: float = 0.3
+    retrain: str = "none"
+    retrain_epochs: int = 0
+    retrain_batch_size: int = 125
+    seed: int = 0
+    device: str = "auto"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})

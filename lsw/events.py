@@ -1,0 +1,49 @@
+"""What the trainer reports after every epoch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class EpochEvent:
+    """The state of a run after one epoch. Arrays are over the noisy set D^n, in its order.
+
+    epoch: epochs completed (1-based). epochs: total planned.
+    alpha: float32 (n,), sample weights in [0, 1]; higher alpha = trusted.
+    loss: float32 (n,), per-sample cross-entropy of the given label (eval mode, no augmentation).
+    pred, prob: int64 / float32 (n,), predicted class and its softmax probability.
+    train_acc: accuracy on D^n against the given labels. test_acc: on the test split, or None.
+    clean_loss: mean loss on the clean set D^c (the honest signal of progress).
+    detection: {auc, f1, fdr, recall} when true labels are known, else None.
+    elapsed: seconds since the run started (excluding time before a resume).
+    lr: the model learning rate at the end of the epoch.
+    """
+
+    epoch: int
+    epochs: int
+    alpha: np.ndarray
+    loss: np.ndarray
+    pred: np.ndarray
+    prob: np.ndarray
+    train_acc: float
+    test_acc: float | None
+    clean_loss: float
+    detection: dict | None
+    elapsed: float
+    lr: float
+
+    def scalars(self) -> dict:
+        """The per-epoch numbers (no arrays), ready for JSON."""
+        d = {
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "train_acc": self.train_acc,
+            "test_acc": self.test_acc,
+            "clean_loss": self.clean_loss,
+            "elapsed": self.elapsed,
+            "lr": self.lr,
+        }
+        d.update(self.detection or {})
+        return d

@@ -1,0 +1,171 @@
+"""The LSW step (Learned Sample Weights, paper Sec. 3.2 and Algorithm 1) as pure functions.
+
+For a noisy batch B^n with weights alpha and a clean batch B^c:
+
+    L(theta)   = sum_i alpha_i l_i(theta) / S,         S = sum_i alpha_i          (Eq. 1)
+    g          = grad_theta L
+    theta'     = theta - eta * g                       (the virtual step; eta = current lr)
+    g_c        = grad Lc(theta')                       (mean cross-entropy on B^c)
+    dLc/dalpha_i = -(eta / S) * ( <g_c, grad l_i(theta)> - <g_c, g> )              (Eq. 2)
+
+No Hessian is built: the vector d_i = <g_c, grad l_i(theta)> is one forward-mode pass
+(`torch.func.jvp` of the per-sample loss vector in direction g_c), and <g_c, g> = sum_i alpha_i d_i / S.
+
+Reading of Algorithm 1, lines 7-8 (`alpha := sigmoid(alpha - eta_alpha * grad - 0.5)` taken
+literally has 0.5 as its only fixed point): we keep a logit w_i per sample, alpha_i = sigmoid(w_i),
+w_i = 0 at start, and line 7's step is applied to w and accumulates over the run:
+    w_i <- w_i - eta_alpha * scale(dLc/dalpha_i)
+The alpha-gradient (not the w-gradient alpha(1-alpha) dLc/dalpha) is applied, so a sample whose
+alpha has saturated near 0 can still climb back. `scale` divides a batch's meta-gradient by its
+mean absolute value ("mean_abs", default), which makes eta_alpha a step in logit units independent
+of model, batch size and learning rate; "none" applies the raw gradient.
+
+BatchNorm: the functional passes (at theta' and the JVP) run with batch statistics and do not touch
+the running statistics (`batch_stats_only`), so `torch.func` does not see a mutated captured tensor
+and the running statistics see each batch exactly once, in the real step.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, jvp
+
+Params = dict[str, torch.Tensor]
+
+
+def upcast(t: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 -> float32 for losses; float32 and float64 stay as they are."""
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) else t
+
+
+def per_sample_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy per sample (n,), at least float32 whatever the logits' precision."""
+    return F.cross_entropy(upcast(logits), y, reduction="none")
+
+
+@contextmanager
+def batch_stats_only(model: nn.Module) -> Iterator[None]:
+    """Inside: BatchNorm layers normalise with batch statistics and leave running stats alone."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.track_running_stats, m.training) for m in bns]
+    for m in bns:
+        m.track_running_stats = False
+        m.training = True
+    try:
+        yield
+    finally:
+        for m, (track, training) in zip(bns, saved):
+            m.track_running_stats = track
+            m.training = training
+
+
+def weighted_loss(losses: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """Eq. 1's normalised weighted loss sum(alpha * l) / sum(alpha)."""
+    return (alpha * losses).sum() / alpha.sum()
+
+
+def alpha_meta_gradient(
+    model: nn.Module,
+    params: Params,
+    grads: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: torch.Tensor,
+    x_clean: torch.Tensor,
+    y_clean: torch.Tensor,
+    eta: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """dLc/dalpha for the noisy batch, and the clean loss at theta'.
+
+    Args:
+        model: the network (its parameters are replaced by `params` in the functional calls).
+        params: theta, name -> tensor (detached is fine).
+        grads: g = grad_theta L at theta for this batch and alpha, same keys as `params`.
+        x, y: the noisy batch (n, C, H, W) and its given labels (n,) int64.
+        alpha: (n,) current weights of the batch, float.
+        x_clean, y_clean: the clean batch.
+        eta: the model learning rate of the virtual step.
+    Returns:
+        grad_alpha: (n,) float32, dLc/dalpha_i; negative = raising alpha_i lowers the clean loss.
+        clean_loss: scalar, Lc(theta') (detached).
+    """
+    names = list(params)
+    with batch_stats_only(model):
+        virtual = {k: (params[k].detach() - eta * grads[k].detach()).requires_grad_(True) for k in names}
+        clean_loss = F.cross_entropy(upcast(functional_call(model, virtual, (x_clean,))), y_clean)
+        g_clean = torch.autograd.grad(clean_loss, [virtual[k] for k in names])
+
+        def losses_at(p: Params) -> torch.Tensor:
+            return per_sample_loss(functional_call(model, p, (x,)), y)
+
+        primals = {k: params[k].detach() for k in names}
+        tangents = {k: t.to(primals[k].dtype) for k, t in zip(names, g_clean)}
+        _, d = jvp(losses_at, (primals,), (tangents,))
+    alpha = alpha.to(d.dtype)
+    s = alpha.sum()
+    d_mean = (alpha * d).sum() / s  # = <g_c, g>
+    grad_alpha = -(eta / s) * (d - d_mean)
+    return grad_alpha, clean_loss.detach()
+
+
+def scale_meta_gradient(grad_alpha: torch.Tensor, mode: str = "mean_abs") -> torch.Tensor:
+    """The step direction for w: "mean_abs" divides by the batch's mean |grad| (no host sync), "none" keeps it."""
+    if mode == "none":
+        return grad_alpha
+    if mode == "mean_abs":
+        return grad_alpha / grad_alpha.abs().mean().clamp_min(1e-12)
+    raise ValueError(f"unknown alpha normalisation '{mode}': use mean_abs or none")
+
+
+@dataclass
+class StepResult:
+    """What one training step reports (tensors stay on the device: no host sync in the step)."""
+
+    loss: torch.Tensor  # the weighted noisy loss L
+    grad_alpha: torch.Tensor | None  # dLc/dalpha for the batch, None before start_epoch
+    clean_loss: torch.Tensor | None
+
+
+def lsw_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: torch.Tensor,
+    clean: tuple[torch.Tensor, torch.Tensor] | None,
+    eta: float,
+) -> StepResult:
+    """One step of Algorithm 1: the weighted real step and, when `clean` is given, dLc/dalpha.
+
+    The real step uses the same g as the virtual one (line 9: theta <- theta'(alpha), through the
+    optimiser, so momentum and weight decay apply). The caller turns grad_alpha into the w update.
+    """
+    model.train()
+    params = {k: p for k, p in model.named_parameters() if p.requires_grad}
+    loss = weighted_loss(per_sample_loss(model(x), y), alpha)
+    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+    grad_alpha = clean_loss = None
+    if clean is not None:
+        grad_alpha, clean_loss = alpha_meta_gradient(model, params, grads, x, y, alpha, clean[0], clean[1], eta)
+    for k, p in params.items():
+        p.grad = grads[k]
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return StepResult(loss.detach(), grad_alpha, clean_loss)
+
+
+def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+               weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Ordinary (optionally weighted) cross-entropy step; the baseline LSW is measured against."""
+    model.train()
+    losses = per_sample_loss(model(x), y)
+    loss = losses.mean() if weights is None else weighted_loss(losses, weights)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
