@@ -15,8 +15,11 @@ class RunConfig:
         (clean_per_class wins when set). Paper: 10% of the training set.
     model: `auto` picks from the image size; else a name from `lsw.models.MODELS`.
     start_epoch: epochs of plain weighted training (alpha fixed at 0.5) before alpha is learned.
-    eta_alpha: step on the logit w per visit, after the meta-gradient of a batch is scaled to mean
-        absolute value 1 (see `lsw.reweight`).
+    eta_alpha: step on the logit w per visit, in units of the mean |meta-gradient| of the first
+        epoch of alpha learning (see `lsw.reweight`). Digits, 30% symmetric noise, 10 epochs: AUC
+        0.969 / 0.968 / 0.966 / 0.962 for 0.5 / 1 / 2 / 4 (first_epoch); per-batch normalisation
+        ("mean_abs", 0.5) gave 0.941, because it keeps pushing alpha once the clean loss is flat.
+    alpha_norm: how the meta-gradient is scaled before the step ("first_epoch", "mean_abs", "none").
     threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
     """
@@ -34,7 +37,8 @@ class RunConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     start_epoch: int = 2
-    eta_alpha: float = 0.5
+    eta_alpha: float = 1.0
+    alpha_norm: str = "first_epoch"
     threshold: float = 0.3
     retrain: str = "none"
     retrain_epochs: int = 0

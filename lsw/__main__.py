@@ -1,0 +1,5 @@
+import sys
+
+from lsw.cli import main
+
+sys.exit(main())

@@ -1,0 +1,164 @@
+"""A background audit: one thread owns the trainer; anyone may poll `snapshot()`.
+
+Nothing here knows about Streamlit. The dashboard keeps one `JobRegistry` per server process (made
+once through `st.cache_resource`) so every browser tab and every refresh sees the same job.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from lsw.config import RunConfig
+from lsw.errors import LswError
+from lsw.events import EpochEvent
+from lsw.train import Cancelled
+
+ACTIVE = ("starting", "running", "stopping")
+
+
+@dataclass(frozen=True)
+class JobSnapshot:
+    """A copy of a job's state. status: starting | running | stopping | stopped | done | failed."""
+
+    run_id: str
+    run_dir: str
+    status: str
+    phase: str = "prepare"  # prepare | lsw | retrain
+    epoch: int = 0  # epochs finished in the current phase
+    epochs: int = 0
+    step: int = 0
+    steps: int = 0
+    started: float = 0.0
+    seconds_left: float | None = None
+    message: str | None = None
+    last_event_epoch: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        if not self.epochs or not self.steps:
+            return 0.0
+        return min(1.0, (self.epoch + self.step / self.steps) / self.epochs)
+
+
+class TrainingJob:
+    """Runs `lsw.audit.run_audit` in a daemon thread; `stop()` cancels within one batch."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path, resume: bool = False,
+                 run_id: str | None = None) -> None:
+        self.config = config
+        self.resume = resume
+        self.run_dir = Path(run_dir)
+        self.cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._snap = JobSnapshot(run_id or self.run_dir.name, str(self.run_dir), "starting", started=time.time())
+        self._thread = threading.Thread(target=self._work, name=f"lsw-{self._snap.run_id}", daemon=True)
+        self.summary: dict | None = None
+        self._phase, self._phase_t0, self._phase_done0 = "", 0.0, 0.0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.cancel.set()
+        self._update(status="stopping")
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def snapshot(self) -> JobSnapshot:
+        with self._lock:
+            return self._snap
+
+    def _update(self, **fields: object) -> None:
+        with self._lock:
+            if self._snap.status == "stopping" and fields.get("status") == "running":
+                fields.pop("status")
+            self._snap = replace(self._snap, **fields)
+
+    def _on_progress(self, phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
+        """Time left in the phase, from the pace since this phase's first report in this process."""
+        now, done = time.time(), epoch + step / steps
+        if phase != self._phase:
+            self._phase, self._phase_t0, self._phase_done0 = phase, now, done
+        left = None
+        if done > self._phase_done0:
+            left = (now - self._phase_t0) / (done - self._phase_done0) * (epochs - done)
+        self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
+                     seconds_left=left)
+
+    def _on_event(self, event: EpochEvent) -> None:
+        self._update(last_event_epoch=event.epoch)
+
+    def _work(self) -> None:
+        from lsw.audit import run_audit
+
+        try:
+            self.summary = run_audit(self.config, self.run_dir, resume=self.resume, on_event=self._on_event,
+                                     on_progress=self._on_progress, cancel=self.cancel)
+            self._update(status="done", seconds_left=0.0, message=None)
+        except Cancelled:
+            self._update(status="stopped", message="stopped by the user; resume continues from the last epoch")
+        except LswError as e:
+            self._update(status="failed", message=str(e))
+        except Exception as e:  # noqa: BLE001 - the app must stay up; the log keeps the details
+            log = self.run_dir / "error.log"
+            try:
+                log.parent.mkdir(parents=True, exist_ok=True)
+                log.write_text(traceback.format_exc())
+            except OSError:
+                pass
+            self._update(status="failed", message=f"{type(e).__name__}: {e} (details in {log})")
+
+
+class JobRegistry:
+    """The jobs of one process, at most one active at a time. Run folders live under `runs_root`."""
+
+    def __init__(self, runs_root: str | Path) -> None:
+        self.runs_root = Path(runs_root)
+        self._lock = threading.Lock()
+        self._job: TrainingJob | None = None
+
+    def current(self) -> TrainingJob | None:
+        with self._lock:
+            return self._job
+
+    def start(self, config: RunConfig, resume_dir: str | Path | None = None) -> TrainingJob:
+        """Start a new run (or resume the one in `resume_dir`). Refuses while another is active."""
+        with self._lock:
+            if self._job is not None and self._job.snapshot().active:
+                raise LswError("a training run is already in progress: stop it first")
+            if resume_dir is not None:
+                run_dir = Path(resume_dir)
+                if not (run_dir / "checkpoint.pt").exists():
+                    raise LswError(f"{run_dir} has no checkpoint to resume from: start a new run")
+                job = TrainingJob(config, run_dir, resume=True)
+            else:
+                run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+                job = TrainingJob(config, self.runs_root / run_id, run_id=run_id)
+            self._job = job
+            job.start()
+            return job
+
+    def latest_run_dir(self) -> Path | None:
+        """The newest run folder on disk (a finished or interrupted run from an earlier process)."""
+        if not self.runs_root.exists():
+            return None
+        runs = [p for p in self.runs_root.iterdir() if (p / "config.json").exists()]
+        return max(runs, key=lambda p: p.name) if runs else None
+
+
+def set_training_threads() -> None:
+    """Leave one core to the web server and UMAP on a small machine (torch threads are process-wide)."""
+    import torch
+
+    cores = os.cpu_count() or 1
+    torch.set_num_threads(max(1, cores - 1))

@@ -1,0 +1,33 @@
+"""A tqdm progress bar fed by the engine's progress callback (CLI only)."""
+from __future__ import annotations
+
+from tqdm import tqdm
+
+
+class TqdmProgress:
+    """One bar per phase ("lsw", "retrain"), each over all its steps."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm | None = None
+        self.phase = ""
+
+    def update(self, phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = tqdm(total=epochs * steps, desc=phase, unit="step", dynamic_ncols=True)
+        assert self.bar is not None
+        self.bar.n = epoch * steps + step
+        self.bar.set_postfix_str(f"epoch {epoch + 1}/{epochs}", refresh=False)
+        self.bar.refresh() if step == steps else self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> "TqdmProgress":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

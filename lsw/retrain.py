@@ -1,0 +1,105 @@
+"""The final classifier: retrained from scratch on the kept samples (paper Sec. 4.3 and Table 6)."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lsw.config import RunConfig
+from lsw.device_data import DeviceImages, resolve_device
+from lsw.errors import LswError
+from lsw.metrics import accuracy
+from lsw.models import build_model
+from lsw.prepare import Problem
+from lsw.reweight import plain_step
+from lsw.train import Cancelled, autocast, cosine_lr, evaluate
+
+# Table 6's settings (2, joint training, is the LSW model itself).
+SETTINGS = {
+    "plain": "(1) all of D^n and D^c, plain cross-entropy: the baseline",
+    "weighted": "(3) all of D^n weighted by alpha, plus D^c",
+    "filtered": "(4) D^n with alpha >= threshold, unweighted, plus D^c",
+    "filtered-weighted": "(5) D^n with alpha >= threshold weighted by alpha, plus D^c",
+    "upper-bound": "(6) only the truly clean samples of D^n, plus D^c (needs true labels)",
+}
+
+
+@dataclass
+class RetrainResult:
+    setting: str
+    test_acc: float | None
+    n_train: int
+    seconds: float
+    model: torch.nn.Module
+
+
+def training_rows(problem: Problem, alpha: np.ndarray, setting: str, threshold: float
+                  ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Rows of the train set to retrain on and their loss weights (None = unweighted).
+
+    alpha: float (n_noisy,) over D^n in split order. D^c rows always have weight 1.
+    """
+    if setting not in SETTINGS:
+        raise LswError(f"unknown retraining setting '{setting}': choose one of {', '.join(SETTINGS)}")
+    noisy, clean = problem.split.noisy, problem.split.clean
+    keep = np.ones(len(noisy), dtype=bool)
+    if setting.startswith("filtered"):
+        keep = alpha >= threshold
+    elif setting == "upper-bound":
+        if problem.is_noisy is None:
+            raise LswError("the upper-bound setting needs true labels (synthetic noise or a true_label column)")
+        keep = ~problem.is_noisy
+    rows = np.concatenate([noisy[keep], clean])
+    if setting in ("weighted", "filtered-weighted"):
+        return rows, np.concatenate([alpha[keep], np.ones(len(clean))]).astype(np.float32)
+    return rows, None
+
+
+def retrain(config: RunConfig, problem: Problem, alpha: np.ndarray, setting: str = "filtered",
+            on_progress: Callable[[int, int, int], None] | None = None,
+            cancel: threading.Event | None = None) -> RetrainResult:
+    """Train `config.model` from scratch for `config.retrain_epochs` epochs on the rows `setting` picks.
+
+    SGD (lr config.lr, Nesterov momentum, weight decay), cosine decay to 0, batch
+    `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
+    """
+    started = time.perf_counter()
+    device = resolve_device(config.device)
+    train = problem.source.train
+    rows, weights = training_rows(problem, alpha, setting, config.threshold)
+    data = DeviceImages(train.images, device, hflip=train.hflip)
+    torch.manual_seed(config.seed + 1)
+    model = build_model(config.model, train.shape, train.num_classes).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
+    rows_t = torch.as_tensor(rows, device=device)
+    labels = torch.as_tensor(problem.labels, device=device)
+    w = None if weights is None else torch.as_tensor(weights, device=device)
+    gen = torch.Generator().manual_seed(config.seed + 1)
+    steps = max(1, math.ceil(len(rows) / config.retrain_batch_size))
+    for epoch in range(config.retrain_epochs):
+        perm = torch.randperm(len(rows), generator=gen).to(device)
+        for step, pos in enumerate(torch.tensor_split(perm, steps)):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(config.lr, epoch * steps + step, steps * config.retrain_epochs)
+            r = rows_t[pos]
+            with autocast(device):
+                plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
+            if on_progress is not None:
+                on_progress(epoch, step + 1, steps)
+    test_acc = None
+    if problem.source.test is not None:
+        test = problem.source.test
+        test_data = DeviceImages(test.images, device, test.hflip, like=data)
+        ev = evaluate(model, test_data, np.arange(len(test)), test.labels)
+        test_acc = accuracy(ev.pred, test.labels)
+    return RetrainResult(setting, test_acc, len(rows), time.perf_counter() - started, model)

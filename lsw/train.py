@@ -1,0 +1,287 @@
+"""The LSW training loop: epochs, learning-rate schedule, alpha updates, events, checkpoints, cancel.
+
+No UI knowledge: progress goes out through two callbacks, `on_progress(epoch, step, steps)` (cheap,
+every step) and `on_event(EpochEvent)` (every epoch), and a `threading.Event` asks it to stop.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lsw.config import RunConfig
+from lsw.device_data import DeviceImages, resolve_device
+from lsw.errors import LswError
+from lsw.events import EpochEvent
+from lsw.histograms import epoch_histograms, groups_for
+from lsw.metrics import accuracy, detection_metrics
+from lsw.models import build_model
+from lsw.prepare import Problem
+from lsw.reweight import lsw_step, per_sample_loss, scale_meta_gradient
+from lsw.rundir import RunDir, atomic_write
+
+
+class Cancelled(Exception):
+    """Raised inside the loop when the cancel flag is set; the last checkpoint stays valid."""
+
+
+@dataclass
+class Evaluation:
+    """Per-sample outputs of a model over some rows, eval mode, no augmentation."""
+
+    loss: np.ndarray
+    pred: np.ndarray
+    prob: np.ndarray
+
+
+def cosine_lr(base: float, step: int, total: int) -> float:
+    """Cosine decay from `base` at step 0 to 0 at `total`."""
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+
+
+def autocast(device: torch.device):
+    """bf16 autocast on CUDA, nothing on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,
+             batch_size: int = 1024) -> Evaluation:
+    """Loss of `labels`, predicted class and its probability for rows `index` of `data`."""
+    model.eval()
+    device = data.device
+    idx = torch.as_tensor(index, device=device)
+    y = torch.as_tensor(labels, device=device)
+    losses, preds, probs = [], [], []
+    for s in range(0, len(idx), batch_size):
+        with autocast(device):
+            logits = model(data.batch(idx[s:s + batch_size]))
+        p = torch.softmax(logits.float(), 1)
+        losses.append(per_sample_loss(logits, y[s:s + batch_size]))
+        prob, pred = p.max(1)
+        preds.append(pred)
+        probs.append(prob)
+    cat = lambda xs: torch.cat(xs).cpu().numpy()  # noqa: E731
+    return Evaluation(cat(losses).astype(np.float32), cat(preds).astype(np.int64), cat(probs).astype(np.float32))
+
+
+class Trainer:
+    """Trains a model with LSW on `problem` and writes the run to `run_dir`.
+
+    Usage: `Trainer(config, problem, run_dir).run()`; `run(resume=True)` continues from the last
+    checkpoint in `run_dir`. The weights are `alpha()` over D^n (split order), higher = trusted.
+    """
+
+    def __init__(self, config: RunConfig, problem: Problem, run_dir: str | RunDir,
+                 on_event: Callable[[EpochEvent], None] | None = None,
+                 on_progress: Callable[[int, int, int], None] | None = None,
+                 cancel: threading.Event | None = None) -> None:
+        self.config = config
+        self.problem = problem
+        self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
+        self.on_event = on_event
+        self.on_progress = on_progress
+        self.cancel = cancel or threading.Event()
+        self.device = resolve_device(config.device)
+        train = problem.source.train
+        self.data = DeviceImages(train.images, self.device, hflip=train.hflip)
+        test = problem.source.test
+        self.test = None if test is None else DeviceImages(test.images, self.device, test.hflip, like=self.data)
+        self.noisy = torch.as_tensor(problem.split.noisy, device=self.device)
+        self.clean = torch.as_tensor(problem.split.clean, device=self.device)
+        self.labels = torch.as_tensor(problem.labels, device=self.device)
+        torch.manual_seed(config.seed)
+        self.model = build_model(config.model, train.shape, train.num_classes).to(self.device)
+        if self.device.type == "cuda":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay, nesterov=config.momentum > 0)
+        self.w = torch.zeros(len(self.noisy), device=self.device)
+        self.grad_scale = torch.zeros((), device=self.device)  # see `scaled`
+        self.grad_scale_n = 0
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.epoch = 0
+        self.elapsed = 0.0
+        self.events: list[EpochEvent] = []
+
+    # -- state ---------------------------------------------------------------------------------
+    def alpha(self) -> np.ndarray:
+        """float32 (n_noisy,), the current sample weights, higher = trusted."""
+        return torch.sigmoid(self.w).cpu().numpy()
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(1, math.ceil(len(self.noisy) / self.config.batch_size))
+
+    def save_checkpoint(self) -> None:
+        state = {
+            "epoch": self.epoch, "elapsed": self.elapsed, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "w": self.w.cpu(),
+            "grad_scale": (self.grad_scale.cpu(), self.grad_scale_n), "gen": self.gen.get_state(),
+            "cpu_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
+            "config": self.config.to_dict(),
+        }
+        atomic_write(self.run_dir.checkpoint, lambda f: torch.save(state, f))
+
+    def load_checkpoint(self) -> None:
+        path = self.run_dir.checkpoint
+        if not path.exists():
+            raise LswError(f"no checkpoint to resume from in {self.run_dir.path}: start a new run")
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.w = state["w"].to(self.device)
+        scale, self.grad_scale_n = state["grad_scale"]
+        self.grad_scale = scale.to(self.device)
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["cpu_rng"])
+        if state["cuda_rng"] is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["cuda_rng"])
+        self.epoch = state["epoch"]
+        self.elapsed = state["elapsed"]
+        self.run_dir.truncate_to(self.epoch)
+
+    def write_header(self) -> None:
+        """config.json and samples.npz: what the run is about, before the first epoch."""
+        p, src = self.problem, self.problem.source
+        self.run_dir.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
+                                   "device": str(self.device), "noise_rate": p.noise_rate,
+                                   "classes": src.train.classes})
+        arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, labels=p.labels,
+                      ids=np.array(src.train.ids, dtype=str), classes=np.array(src.train.classes, dtype=str))
+        if p.true_labels is not None:
+            arrays["true_labels"] = p.true_labels
+        self.run_dir.write_samples(**arrays)
+
+    # -- loop ----------------------------------------------------------------------------------
+    def run(self, resume: bool = False) -> list[EpochEvent]:
+        """Train to `config.epochs`; returns the events of the epochs run by this call."""
+        if resume:
+            self.load_checkpoint()
+        else:
+            self.write_header()
+        try:
+            while self.epoch < self.config.epochs:
+                self.train_epoch()
+        except torch.cuda.OutOfMemoryError as e:
+            raise LswError(f"out of GPU memory at batch size {self.config.batch_size}: "
+                           "try a smaller batch size or model") from e
+        return self.events
+
+    def scaled(self, grad_alpha: torch.Tensor, first_alpha_epoch: bool) -> torch.Tensor:
+        """The w step direction for `config.alpha_norm` (see `lsw.reweight`).
+
+        "first_epoch": divide by the mean |dLc/dalpha| seen over the first epoch of alpha learning,
+        then keep that divisor: scale-free across models, batch sizes and learning rates, while the
+        gradient's own decay as the clean loss falls still anneals the updates. No host sync.
+        """
+        if self.config.alpha_norm != "first_epoch":
+            return scale_meta_gradient(grad_alpha, self.config.alpha_norm)
+        if first_alpha_epoch:
+            self.grad_scale_n += 1
+            self.grad_scale += (grad_alpha.abs().mean() - self.grad_scale) / self.grad_scale_n
+        return grad_alpha / self.grad_scale.clamp_min(1e-20)
+
+    def clean_batches(self):
+        """Endless clean batches of `clean_batch_size` rows of D^c, reshuffled each pass."""
+        n = len(self.clean)
+        size = min(self.config.clean_batch_size, n)
+        while True:
+            perm = torch.randperm(n, generator=self.gen).to(self.device)
+            for s in range(0, n - size + 1, size):
+                yield self.clean[perm[s:s + size]]
+
+    def train_epoch(self) -> None:
+        cfg, epoch = self.config, self.epoch
+        started = time.perf_counter()
+        steps = self.steps_per_epoch
+        total_steps = steps * cfg.epochs
+        learn_alpha = epoch >= cfg.start_epoch
+        perm = torch.randperm(len(self.noisy), generator=self.gen).to(self.device)
+        clean_iter = self.clean_batches()
+        loss_sum = torch.zeros((), device=self.device)
+        for step, pos in enumerate(torch.tensor_split(perm, steps)):
+            if self.cancel.is_set():
+                raise Cancelled()
+            lr = cosine_lr(cfg.lr, epoch * steps + step, total_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            rows = self.noisy[pos]
+            x, y = self.data.batch(rows, augment=True), self.labels[rows]
+            clean = None
+            if learn_alpha:
+                c = next(clean_iter)
+                clean = (self.data.batch(c, augment=True), self.labels[c])
+            with autocast(self.device):
+                res = lsw_step(self.model, self.optimizer, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
+            if res.grad_alpha is not None:
+                self.w[pos] -= cfg.eta_alpha * self.scaled(res.grad_alpha, first_alpha_epoch=epoch == cfg.start_epoch)
+            loss_sum += res.loss
+            if self.on_progress is not None:
+                self.on_progress(epoch, step + 1, steps)
+        mean_loss = float(loss_sum) / steps
+        if not math.isfinite(mean_loss):
+            raise LswError(f"the training loss became {mean_loss} in epoch {epoch + 1} at learning rate "
+                           f"{cfg.lr}: lower the learning rate (for example {cfg.lr / 10:g}) and start again")
+        self.epoch += 1
+        self.elapsed += time.perf_counter() - started
+        self.finish_epoch()
+
+    def finish_epoch(self) -> None:
+        """Evaluate, write the epoch's arrays and metrics, checkpoint, and emit the event."""
+        cfg, p = self.config, self.problem
+        noisy_idx = p.split.noisy
+        ev = evaluate(self.model, self.data, noisy_idx, p.labels[noisy_idx])
+        clean_ev = evaluate(self.model, self.data, p.split.clean, p.labels[p.split.clean])
+        test_acc = None
+        if self.test is not None:
+            test = p.source.test
+            test_ev = evaluate(self.model, self.test, np.arange(len(test)), test.labels)
+            test_acc = accuracy(test_ev.pred, test.labels)
+        alpha = self.alpha()
+        is_noisy = p.is_noisy
+        detection = None
+        if is_noisy is not None:
+            d = detection_metrics(is_noisy, alpha, cfg.threshold)
+            detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
+        event = EpochEvent(
+            epoch=self.epoch, epochs=cfg.epochs, alpha=alpha, loss=ev.loss, pred=ev.pred, prob=ev.prob,
+            train_acc=accuracy(ev.pred, p.labels[noisy_idx]), test_acc=test_acc,
+            clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=self.elapsed,
+            lr=self.optimizer.param_groups[0]["lr"])
+        hist = epoch_histograms(alpha, ev.loss, groups_for(alpha, cfg.threshold, is_noisy))
+        self.run_dir.write_epoch(self.epoch, event.scalars(), hist, alpha=alpha, loss=ev.loss, pred=ev.pred,
+                                 prob=ev.prob)
+        self.write_features()
+        self.save_checkpoint()
+        self.events.append(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def write_features(self, max_samples: int = 3000) -> None:
+        """features.npz: penultimate features of a fixed subsample of D^n, for the embedding map.
+
+        positions: int64 (m,), positions in D^n; features: float32 (m, D). Same subsample every epoch.
+        """
+        n = len(self.problem.split.noisy)
+        positions = np.sort(np.random.default_rng(self.config.seed).permutation(n)[:max_samples])
+        feats = self.features(self.problem.split.noisy[positions])
+        atomic_write(self.run_dir.path / "features.npz",
+                     lambda f: np.savez(f, positions=positions, features=feats, epoch=np.int64(self.epoch)))
+
+    @torch.no_grad()
+    def features(self, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """float32 (len(index), D): penultimate features of rows `index` of the train set."""
+        self.model.eval()
+        idx = torch.as_tensor(index, device=self.device)
+        out = []
+        for s in range(0, len(idx), batch_size):
+            with autocast(self.device):
+                out.append(self.model.features(self.data.batch(idx[s:s + batch_size])).float())
+        return torch.cat(out).cpu().numpy()
