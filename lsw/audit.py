@@ -81,5 +81,5 @@ def summarize(config: RunConfig, problem: Problem, run: RunDir, alpha: np.ndarra
         "data": config.data,
         "noise": config.noise,
         "model": config.model,
-        "skipped": len(problem.source.train.skipped),
+        "skipped": [list(item) for item in problem.source.train.skipped],
     }

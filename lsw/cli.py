@@ -65,6 +65,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with TqdmProgress() as bar:
         summary = run_audit(config, out, resume=args.resume, on_progress=bar.update, progress_bars=True)
     print(results_table(summary))
+    if summary["skipped"]:
+        print(f"skipped {len(summary['skipped'])} input(s):")
+        for path, reason in summary["skipped"][:20]:
+            print(f"  {path}: {reason}")
     print(f"wrote {out / 'summary.json'}")
     return 0
 
@@ -110,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
+    from lsw.bench import add_bench_args, cmd_bench
+
+    p = sub.add_parser("bench", help="LSW step vs plain step side by side; --audit for a whole CIFAR-10 audit")
+    add_bench_args(p)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -1,0 +1,74 @@
+"""The command line: a real run, the export, and one-line errors with a non-zero exit."""
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lsw(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "lsw", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_run_and_export(tmp_path):
+    out = tmp_path / "run"
+    r = lsw("run", "--data", "digits", "--noise", "symmetric:0.3", "--clean-per-class", "10", "--epochs", "3",
+            "--retrain-epochs", "1", "--device", "cpu", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("auc", "f1", "fdr", "recall", "test_acc", "retrain_test_acc", "noise_rate", "n_noisy", "n_clean",
+                "epochs", "seconds", "device"):
+        assert key in summary, key
+    assert summary["device"] == "cpu" and summary["epochs"] == 3
+    assert "AUC" in r.stdout and "test acc (retrained)" in r.stdout
+    assert (out / "alpha.npy").exists() and (out / "loss.npy").exists()
+
+    r = lsw("export", "--run", str(out), "--out", str(tmp_path / "labels.csv"))
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
+    assert len(rows) == summary["n_noisy"]
+    assert set(rows[0]) == {"id", "given_label", "alpha", "loss", "predicted_label", "flagged"}
+
+
+def one_line_error(r):
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [line for line in r.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    return lines[0]
+
+
+def test_missing_folder_is_one_line(tmp_path):
+    msg = one_line_error(lsw("run", "--data", f"folder:{tmp_path}/nope", "--out", str(tmp_path / "r")))
+    assert "nope" in msg
+
+
+def test_csv_without_label_column(tmp_path):
+    (tmp_path / "m.csv").write_text("path,klass\na.png,cat\n")
+    msg = one_line_error(lsw("run", "--data", f"csv:{tmp_path}/m.csv", "--out", str(tmp_path / "r")))
+    assert "label" in msg
+
+
+def test_bad_noise_rate(tmp_path):
+    msg = one_line_error(lsw("run", "--noise", "symmetric:1.5", "--out", str(tmp_path / "r")))
+    assert "1.5" in msg
+
+
+def test_unknown_model(tmp_path):
+    msg = one_line_error(lsw("run", "--model", "vgg99", "--epochs", "1", "--out", str(tmp_path / "r")))
+    assert "vgg99" in msg
+
+
+def test_existing_run_is_not_overwritten(tmp_path):
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / "config.json").write_text("{}")
+    msg = one_line_error(lsw("run", "--epochs", "1", "--out", str(tmp_path / "r")))
+    assert "--resume" in msg
+    assert (tmp_path / "r" / "config.json").read_text() == "{}"
+
+
+def test_export_without_run(tmp_path):
+    msg = one_line_error(lsw("export", "--run", str(tmp_path / "none"), "--out", str(tmp_path / "x.csv")))
+    assert "none" in msg
