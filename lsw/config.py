@@ -9,6 +9,8 @@ from dataclasses import dataclass
 class RunConfig:
     """Everything that defines one audit run. Plain values, so it round-trips through JSON.
 
+    method: the reweighting method: `lsw` (this project), or a peer for comparison from
+        `lsw.methods.METHODS` (`mwnet`, `l2rw`, `small-loss`).
     data: a source spec (`digits`, `fashion-mnist[:DIR]`, `cifar10:PATH`, `folder:PATH`, `csv:PATH`).
     noise: synthetic noise for evaluation, `symmetric:E`, `asymmetric:E` or `instance:E`; None = none.
     clean_frac / clean_per_class: how the clean set D^c is drawn when the source has no trusted rows
@@ -24,6 +26,7 @@ class RunConfig:
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
     """
 
+    method: str = "lsw"
     data: str = "digits"
     noise: str | None = None
     noise_seed: int = 0

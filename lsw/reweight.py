@@ -71,30 +71,28 @@ def weighted_loss(losses: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     return (alpha * losses).sum() / alpha.sum()
 
 
-def alpha_meta_gradient(
+def clean_directional_derivatives(
     model: nn.Module,
     params: Params,
     grads: Params,
     x: torch.Tensor,
     y: torch.Tensor,
-    alpha: torch.Tensor,
     x_clean: torch.Tensor,
     y_clean: torch.Tensor,
     eta: float,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """dLc/dalpha for the noisy batch, and the clean loss at theta'.
+    """d_i = <g_c, grad l_i(theta)> for the noisy batch, with g_c = grad Lc(theta - eta * grads).
 
+    The shared core of LSW, MW-Net and L2RW (eta = 0 gives L2RW's g_c at theta itself).
     Args:
         model: the network (its parameters are replaced by `params` in the functional calls).
         params: theta, name -> tensor (detached is fine).
-        grads: g = grad_theta L at theta for this batch and alpha, same keys as `params`.
+        grads: the gradient of the virtual step, same keys as `params`.
         x, y: the noisy batch (n, C, H, W) and its given labels (n,) int64.
-        alpha: (n,) current weights of the batch, float.
         x_clean, y_clean: the clean batch.
         eta: the model learning rate of the virtual step.
     Returns:
-        grad_alpha: (n,) float32, dLc/dalpha_i; negative = raising alpha_i lowers the clean loss.
-        clean_loss: scalar, Lc(theta') (detached).
+        d: (n,) float (float32 unless the model is float64); clean_loss: scalar Lc(theta'), detached.
     """
     names = list(params)
     with batch_stats_only(model):
@@ -108,11 +106,33 @@ def alpha_meta_gradient(
         primals = {k: params[k].detach() for k in names}
         tangents = {k: t.to(primals[k].dtype) for k, t in zip(names, g_clean)}
         _, d = jvp(losses_at, (primals,), (tangents,))
+    return d, clean_loss.detach()
+
+
+def alpha_meta_gradient(
+    model: nn.Module,
+    params: Params,
+    grads: Params,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alpha: torch.Tensor,
+    x_clean: torch.Tensor,
+    y_clean: torch.Tensor,
+    eta: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """dLc/dalpha for the noisy batch, and the clean loss at theta'.
+
+    `grads` must be g = grad_theta L at theta for this batch and `alpha` (n,) (Eq. 1); the other
+    arguments are those of `clean_directional_derivatives`.
+    Returns:
+        grad_alpha: (n,), dLc/dalpha_i; negative = raising alpha_i lowers the clean loss.
+        clean_loss: scalar, Lc(theta') (detached).
+    """
+    d, clean_loss = clean_directional_derivatives(model, params, grads, x, y, x_clean, y_clean, eta)
     alpha = alpha.to(d.dtype)
     s = alpha.sum()
     d_mean = (alpha * d).sum() / s  # = <g_c, g>
-    grad_alpha = -(eta / s) * (d - d_mean)
-    return grad_alpha, clean_loss.detach()
+    return -(eta / s) * (d - d_mean), clean_loss
 
 
 def scale_meta_gradient(grad_alpha: torch.Tensor, mode: str = "mean_abs") -> torch.Tensor:

@@ -22,7 +22,8 @@ from lsw.histograms import epoch_histograms, groups_for
 from lsw.metrics import accuracy, detection_metrics
 from lsw.models import build_model
 from lsw.prepare import Problem
-from lsw.reweight import lsw_step, per_sample_loss, scale_meta_gradient
+from lsw.methods import make_method
+from lsw.reweight import per_sample_loss
 from lsw.rundir import RunDir, atomic_write
 
 
@@ -101,9 +102,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
-        self.w = torch.zeros(len(self.noisy), device=self.device)
-        self.grad_scale = torch.zeros((), device=self.device)  # see `scaled`
-        self.grad_scale_n = 0
+        self.method = make_method(config.method, len(self.noisy), config, self.device)
+        self.last_loss = np.zeros(len(self.noisy), dtype=np.float32)  # latest evaluation loss over D^n
         self.gen = torch.Generator().manual_seed(config.seed)
         self.epoch = 0
         self.elapsed = 0.0
@@ -111,8 +111,8 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------------
     def alpha(self) -> np.ndarray:
-        """float32 (n_noisy,), the current sample weights, higher = trusted."""
-        return torch.sigmoid(self.w).cpu().numpy()
+        """float32 (n_noisy,), the current sample weights (the method's trust score), higher = trusted."""
+        return np.asarray(self.method.scores(self.last_loss), dtype=np.float32)
 
     @property
     def steps_per_epoch(self) -> int:
@@ -121,8 +121,8 @@ class Trainer:
     def save_checkpoint(self) -> None:
         state = {
             "epoch": self.epoch, "elapsed": self.elapsed, "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(), "w": self.w.cpu(),
-            "grad_scale": (self.grad_scale.cpu(), self.grad_scale_n), "gen": self.gen.get_state(),
+            "optimizer": self.optimizer.state_dict(), "method": self.method.state_dict(),
+            "last_loss": self.last_loss, "gen": self.gen.get_state(),
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
             "config": self.config.to_dict(),
@@ -136,9 +136,8 @@ class Trainer:
         state = torch.load(path, map_location=self.device, weights_only=False)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.w = state["w"].to(self.device)
-        scale, self.grad_scale_n = state["grad_scale"]
-        self.grad_scale = scale.to(self.device)
+        self.method.load_state_dict(state["method"])
+        self.last_loss = state["last_loss"]
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])
         if state["cuda_rng"] is not None and self.device.type == "cuda":
@@ -174,20 +173,6 @@ class Trainer:
                            "try a smaller batch size or model") from e
         return self.events
 
-    def scaled(self, grad_alpha: torch.Tensor, first_alpha_epoch: bool) -> torch.Tensor:
-        """The w step direction for `config.alpha_norm` (see `lsw.reweight`).
-
-        "first_epoch": divide by the mean |dLc/dalpha| seen over the first epoch of alpha learning,
-        then keep that divisor: scale-free across models, batch sizes and learning rates, while the
-        gradient's own decay as the clean loss falls still anneals the updates. No host sync.
-        """
-        if self.config.alpha_norm != "first_epoch":
-            return scale_meta_gradient(grad_alpha, self.config.alpha_norm)
-        if first_alpha_epoch:
-            self.grad_scale_n += 1
-            self.grad_scale += (grad_alpha.abs().mean() - self.grad_scale) / self.grad_scale_n
-        return grad_alpha / self.grad_scale.clamp_min(1e-20)
-
     def clean_batches(self):
         """Endless clean batches of `clean_batch_size` rows of D^c, reshuffled each pass."""
         n = len(self.clean)
@@ -202,7 +187,7 @@ class Trainer:
         started = time.perf_counter()
         steps = self.steps_per_epoch
         total_steps = steps * cfg.epochs
-        learn_alpha = epoch >= cfg.start_epoch
+        learn = epoch >= cfg.start_epoch and self.method.needs_clean
         perm = torch.randperm(len(self.noisy), generator=self.gen).to(self.device)
         clean_iter = self.clean_batches()
         loss_sum = torch.zeros((), device=self.device)
@@ -215,14 +200,11 @@ class Trainer:
             rows = self.noisy[pos]
             x, y = self.data.batch(rows, augment=True), self.labels[rows]
             clean = None
-            if learn_alpha:
+            if learn:
                 c = next(clean_iter)
                 clean = (self.data.batch(c, augment=True), self.labels[c])
             with autocast(self.device):
-                res = lsw_step(self.model, self.optimizer, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
-            if res.grad_alpha is not None:
-                self.w[pos] -= cfg.eta_alpha * self.scaled(res.grad_alpha, first_alpha_epoch=epoch == cfg.start_epoch)
-            loss_sum += res.loss
+                loss_sum += self.method.step(self.model, self.optimizer, x, y, pos, clean, lr, epoch)
             if self.on_progress is not None:
                 self.on_progress(epoch, step + 1, steps)
         mean_loss = float(loss_sum) / steps
@@ -238,6 +220,7 @@ class Trainer:
         cfg, p = self.config, self.problem
         noisy_idx = p.split.noisy
         ev = evaluate(self.model, self.data, noisy_idx, p.labels[noisy_idx])
+        self.last_loss = ev.loss
         clean_ev = evaluate(self.model, self.data, p.split.clean, p.labels[p.split.clean])
         test_acc = None
         if self.test is not None:

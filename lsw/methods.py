@@ -1,0 +1,211 @@
+"""Sample-reweighting methods behind one interface, so LSW and its peers share the trainer.
+
+Each method owns its per-sample state and does one training step on a noisy batch; `scores()`
+gives every sample of D^n a trust score in [0, 1] where **higher = more likely correctly labeled**
+(for LSW it is alpha itself). Detection metrics use 1 - score as the noisy score.
+
+- `lsw`: Learned Sample Weights (this project; `lsw.reweight`).
+- `mwnet`: Meta-Weight-Net (Shu et al. 2019): an MLP 1 -> 100 -> 1 with a sigmoid maps a sample's
+  loss to its weight; trained by the meta-gradient on the clean batch with Adam 1e-3.
+- `l2rw`: Learning to Reweight (Ren et al. 2018): per-batch weights max(<g_c, grad l_i>, 0) at zero
+  perturbation, normalised to sum 1; nothing kept across batches for training. Its score is the mean
+  of n * weight over the visits since start_epoch, clipped to [0, 1].
+- `small-loss`: plain cross-entropy; score exp(-loss) of the latest evaluation (small loss = clean).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from lsw.config import RunConfig
+from lsw.reweight import clean_directional_derivatives, lsw_step, per_sample_loss, plain_step, scale_meta_gradient
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: p for k, p in model.named_parameters() if p.requires_grad}
+
+
+def _apply(optimizer: torch.optim.Optimizer, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
+    for k, p in params.items():
+        p.grad = grads[k]
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
+class Method:
+    """Base: `needs_clean` says whether `step` wants a clean batch once learning has started."""
+
+    name = ""
+    needs_clean = True
+
+    def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
+        self.n, self.config, self.device = n, config, device
+
+    def step(self, model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+             pos: torch.Tensor, clean: Batch | None, lr: float, epoch: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def scores(self, eval_loss: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+class LSW(Method):
+    """alpha = sigmoid(w), w accumulated (see `lsw.reweight` for the reading of Algorithm 1)."""
+
+    name = "lsw"
+
+    def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
+        super().__init__(n, config, device)
+        self.w = torch.zeros(n, device=device)
+        self.grad_scale = torch.zeros((), device=device)
+        self.grad_scale_n = 0
+
+    def step(self, model, opt, x, y, pos, clean, lr, epoch):
+        res = lsw_step(model, opt, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
+        if res.grad_alpha is not None:
+            self.w[pos] -= self.config.eta_alpha * self.scaled(res.grad_alpha, epoch == self.config.start_epoch)
+        return res.loss
+
+    def scaled(self, grad_alpha: torch.Tensor, first_alpha_epoch: bool) -> torch.Tensor:
+        """The w step direction for `config.alpha_norm` (see `lsw.reweight`).
+
+        "first_epoch": divide by the mean |dLc/dalpha| seen over the first epoch of alpha learning,
+        then keep that divisor: scale-free across models, batch sizes and learning rates, while the
+        gradient's own decay as the clean loss falls still anneals the updates. No host sync.
+        """
+        if self.config.alpha_norm != "first_epoch":
+            return scale_meta_gradient(grad_alpha, self.config.alpha_norm)
+        if first_alpha_epoch:
+            self.grad_scale_n += 1
+            self.grad_scale += (grad_alpha.abs().mean() - self.grad_scale) / self.grad_scale_n
+        return grad_alpha / self.grad_scale.clamp_min(1e-20)
+
+    def scores(self, eval_loss):
+        return torch.sigmoid(self.w).cpu().numpy()
+
+    def state_dict(self):
+        return {"w": self.w.cpu(), "grad_scale": self.grad_scale.cpu(), "grad_scale_n": self.grad_scale_n}
+
+    def load_state_dict(self, state):
+        self.w = state["w"].to(self.device)
+        self.grad_scale = state["grad_scale"].to(self.device)
+        self.grad_scale_n = state["grad_scale_n"]
+
+
+class MWNet(Method):
+    """Meta-Weight-Net with the meta-gradient through the same forward-mode directional derivatives."""
+
+    name = "mwnet"
+
+    def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
+        super().__init__(n, config, device)
+        torch.manual_seed(config.seed + 7)
+        self.vnet = nn.Sequential(nn.Linear(1, 100), nn.ReLU(), nn.Linear(100, 1), nn.Sigmoid()).to(device)
+        self.vopt = torch.optim.Adam(self.vnet.parameters(), lr=1e-3, weight_decay=1e-4)
+        self.last = torch.full((n,), 0.5, device=device)
+
+    def step(self, model, opt, x, y, pos, clean, lr, epoch):
+        model.train()
+        params = _trainable(model)
+        losses = per_sample_loss(model(x), y)
+        if clean is not None:
+            v = self.vnet(losses.detach().unsqueeze(1)).squeeze(1)
+            vd = v.detach()
+            virtual = (vd * losses).sum() / len(vd)
+            g = dict(zip(params, torch.autograd.grad(virtual, list(params.values()), retain_graph=True)))
+            d, _ = clean_directional_derivatives(model, params, g, x, y, clean[0], clean[1], lr)
+            grad_v = -(lr / len(vd)) * d  # dLc/dv_i for theta' = theta - lr * sum(v l) / n
+            self.vopt.zero_grad(set_to_none=True)
+            v.backward(grad_v.to(v.dtype))
+            self.vopt.step()
+        with torch.no_grad():
+            v = self.vnet(losses.detach().float().unsqueeze(1)).squeeze(1)
+        self.last[pos] = v
+        loss = (v * losses).sum() / len(v)
+        grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+        _apply(opt, params, grads)
+        return loss.detach()
+
+    def scores(self, eval_loss):
+        """The weight net applied to each sample's latest evaluation loss."""
+        with torch.no_grad():
+            v = self.vnet(torch.as_tensor(eval_loss, device=self.device).float().unsqueeze(1)).squeeze(1)
+        return v.cpu().numpy()
+
+    def state_dict(self):
+        return {"vnet": self.vnet.state_dict(), "vopt": self.vopt.state_dict()}
+
+    def load_state_dict(self, state):
+        self.vnet.load_state_dict(state["vnet"])
+        self.vopt.load_state_dict(state["vopt"])
+
+
+class L2RW(Method):
+    """Learning to reweight: weights from the clean gradient at zero perturbation, per batch."""
+
+    name = "l2rw"
+
+    def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
+        super().__init__(n, config, device)
+        self.total = torch.zeros(n, device=device)
+        self.visits = torch.zeros(n, device=device)
+
+    def step(self, model, opt, x, y, pos, clean, lr, epoch):
+        if clean is None:
+            return plain_step(model, opt, x, y)
+        model.train()
+        params = _trainable(model)
+        losses = per_sample_loss(model(x), y)
+        zeros = {k: torch.zeros_like(p) for k, p in params.items()}
+        d, _ = clean_directional_derivatives(model, params, zeros, x, y, clean[0], clean[1], 0.0)
+        w = d.clamp_min(0)
+        w = w / w.sum().clamp_min(1e-12)
+        self.total[pos] += (w * len(w)).clamp(max=1.0)
+        self.visits[pos] += 1
+        loss = (w.detach() * losses).sum()
+        grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+        _apply(opt, params, grads)
+        return loss.detach()
+
+    def scores(self, eval_loss):
+        return (self.total / self.visits.clamp_min(1)).cpu().numpy()
+
+    def state_dict(self):
+        return {"total": self.total.cpu(), "visits": self.visits.cpu()}
+
+    def load_state_dict(self, state):
+        self.total = state["total"].to(self.device)
+        self.visits = state["visits"].to(self.device)
+
+
+class SmallLoss(Method):
+    """Plain cross-entropy; samples ranked by loss."""
+
+    name = "small-loss"
+    needs_clean = False
+
+    def step(self, model, opt, x, y, pos, clean, lr, epoch):
+        return plain_step(model, opt, x, y)
+
+    def scores(self, eval_loss):
+        return np.exp(-np.asarray(eval_loss, dtype=np.float64)).astype(np.float32)
+
+
+METHODS: dict[str, type[Method]] = {m.name: m for m in (LSW, MWNet, L2RW, SmallLoss)}
+
+
+def make_method(name: str, n: int, config: RunConfig, device: torch.device) -> Method:
+    from lsw.errors import LswError
+
+    if name not in METHODS:
+        raise LswError(f"unknown method '{name}': choose one of {', '.join(METHODS)}")
+    return METHODS[name](n, config, device)
