@@ -78,10 +78,10 @@ def test_cancel_is_honoured_within_one_batch(tmp_path):
 
 
 def test_retraining_settings(tmp_path):
-    cfg = RunConfig(**FAST, epochs=4, retrain_epochs=2, retrain="filtered-weighted")
+    cfg = RunConfig(**FAST, epochs=4, retrain_epochs=8, retrain="filtered-weighted")
     s = run_audit(cfg, tmp_path / "run")
     assert s["retrain_setting"] == "filtered-weighted"
-    assert 0.5 < s["retrain_test_acc"] <= 1.0
+    assert 0.8 < s["retrain_test_acc"] <= 1.0  # measured 0.9+ with 8 epochs
     assert s["retrain_n_train"] == s["n_noisy"] - s["n_flagged"] + s["n_clean"]
 
 
