@@ -1,0 +1,44 @@
+"""Plotly figures from the pre-binned per-epoch records in metrics.jsonl."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+COLORS = {"clean": "#2b8a3e", "noisy": "#e03131", "kept": "#1c7ed6", "flagged": "#f08c00"}
+TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of the given label (lower = fits it)"}
+
+
+def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figure:
+    """Overlaid bars of one epoch's pre-binned histogram `key` ("alpha" or "loss") per group."""
+    h = record["hist"][key]
+    edges = h["edges"]
+    centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
+    width = edges[1] - edges[0]
+    fig = go.Figure()
+    for group, counts in h["counts"].items():
+        fig.add_bar(x=centers, y=counts, width=width, name=f"{group} ({sum(counts)})", opacity=0.65,
+                    marker_color=COLORS.get(group))
+    if key == "alpha" and threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#495057", annotation_text=f"threshold {threshold}")
+    fig.update_layout(barmode="overlay", title=f"{TITLES[key]} · epoch {record['epoch']}", height=340,
+                      xaxis_title=TITLES[key], yaxis_title="samples", margin=dict(t=50, b=40, l=50, r=10),
+                      legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+    return fig
+
+
+CURVES = {
+    "auc": "AUC (higher = better detection)", "f1": "F1 (higher = better)", "fdr": "FDR (lower = better)",
+    "recall": "recall (higher = better)", "train_acc": "train accuracy vs given labels",
+    "test_acc": "test accuracy (higher = better)", "clean_loss": "clean-set loss (lower = better)",
+}
+
+
+def curves(records: list[dict], keys: list[str], title: str) -> go.Figure:
+    fig = go.Figure()
+    epochs = [r["epoch"] for r in records]
+    for k in keys:
+        ys = [r.get(k) for r in records]
+        if any(v is not None for v in ys):
+            fig.add_scatter(x=epochs, y=ys, mode="lines+markers", name=CURVES.get(k, k))
+    fig.update_layout(title=title, height=320, xaxis_title="epoch", margin=dict(t=50, b=40, l=50, r=10),
+                      legend=dict(orientation="h", y=-0.3))
+    return fig

@@ -1,0 +1,25 @@
+"""`streamlit run app/main.py`: the LSW label-audit dashboard."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # so `lsw` and `app` import from a fresh clone
+
+import streamlit as st  # noqa: E402
+
+from app import state  # noqa: E402
+from app.sidebar import sidebar  # noqa: E402
+
+st.set_page_config(page_title="LSW label audit", page_icon="🏷️", layout="wide")
+PAGES = Path(__file__).resolve().parents[1] / "pages"
+nav = st.navigation([
+    st.Page(PAGES / "setup.py", title="Setup", icon="⚙️", default=True),
+    st.Page(PAGES / "monitor.py", title="Training monitor", icon="📈"),
+    st.Page(PAGES / "review.py", title="Review", icon="🔍"),
+    st.Page(PAGES / "embedding.py", title="Embedding map", icon="🗺️"),
+    st.Page(PAGES / "export.py", title="Export", icon="📤"),
+])
+state.registry()
+sidebar()
+nav.run()

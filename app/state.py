@@ -1,0 +1,82 @@
+"""Process-wide objects of the dashboard, made once: the job registry, the review store, loaded data.
+
+Every page imports them from here (one module, so `st.cache_resource` gives one registry per
+server process: every tab and every refresh sees the same job).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from lsw.data import Source, load_source
+from lsw.job import JobRegistry, set_training_threads
+from lsw.rundir import RunDir
+from lsw.store import ReviewStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lsw_home() -> Path:
+    """$LSW_HOME, default <repo>/.lsw: runs/, reviews.sqlite, exports/."""
+    return Path(os.environ.get("LSW_HOME") or ROOT / ".lsw")
+
+
+@st.cache_resource
+def registry() -> JobRegistry:
+    set_training_threads()
+    return JobRegistry(lsw_home() / "runs")
+
+
+@st.cache_resource
+def store() -> ReviewStore:
+    return ReviewStore(lsw_home() / "reviews.sqlite")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading images…")
+def source(spec: str) -> Source:
+    return load_source(spec, progress=False)
+
+
+def current_run() -> RunDir | None:
+    """The run the pages show: the active job's, else the one picked in the sidebar, else the newest."""
+    job = registry().current()
+    if job is not None:
+        return RunDir(job.run_dir)
+    picked = st.session_state.get("run_dir")
+    if picked and RunDir(picked).exists():
+        return RunDir(picked)
+    latest = registry().latest_run_dir()
+    return RunDir(latest) if latest else None
+
+
+def run_list() -> list[Path]:
+    root = lsw_home() / "runs"
+    if not root.exists():
+        return []
+    return sorted((p for p in root.iterdir() if (p / "config.json").exists()), key=lambda p: p.name, reverse=True)
+
+
+def password_expected() -> str | None:
+    """The password from Streamlit secrets (key `password`) or $LSW_PASSWORD; None when none is set."""
+    try:
+        secret = st.secrets.get("password")
+    except Exception:  # noqa: BLE001 - no secrets file is the normal case
+        secret = None
+    return secret or os.environ.get("LSW_PASSWORD") or None
+
+
+def reviewer() -> str:
+    return (st.session_state.get("reviewer") or "").strip()
+
+
+def may_review() -> tuple[bool, str]:
+    """Whether review actions and export are allowed now, and why not."""
+    from lsw.access import check_password
+
+    if not reviewer():
+        return False, "Enter your reviewer name in the sidebar to record decisions."
+    if not check_password(st.session_state.get("password"), password_expected()):
+        return False, "Enter the review password in the sidebar."
+    return True, ""

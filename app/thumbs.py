@@ -1,0 +1,25 @@
+"""Thumbnails: small images upscaled without blur (nearest neighbour), cached as PNG bytes."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from app import state
+
+SIZE = 112
+
+
+@st.cache_data(max_entries=4000, show_spinner=False)
+def thumbnail(spec: str, row: int) -> bytes:
+    img = state.source(spec).train.images[row]  # (C, H, W) uint8
+    arr = img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0))
+    pil = Image.fromarray(arr)
+    scale = max(1, SIZE // max(pil.size))
+    if scale > 1:
+        pil = pil.resize((pil.width * scale, pil.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    pil.save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,49 @@
+"""Training monitor: the paper's Fig. 5 live, histograms of alpha and loss per epoch, and the curves."""
+from __future__ import annotations
+
+import streamlit as st
+
+from app import state
+from app.charts import curves, histogram
+from app.progress import job_panel
+
+st.title("Training monitor")
+st.caption("Each epoch: how the sample weights alpha and the losses are distributed. With known true labels "
+           "the bars split clean vs noisy samples, otherwise kept vs flagged. Higher alpha = trusted.")
+job_panel()
+
+job = state.registry().current()
+active = job is not None and job.snapshot().active
+
+
+@st.fragment(run_every=2.0 if active else None)
+def charts() -> None:
+    run = state.current_run()
+    records = run.metrics() if run is not None else []
+    if not records:
+        st.info("No finished epoch yet: start a run on the Setup page; the first histogram appears after epoch 1.")
+        return
+    cfg = run.config()
+    last = records[-1]
+    cols = st.columns(4)
+    cols[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+    cols[1].metric("Test accuracy", "-" if last.get("test_acc") is None else f"{last['test_acc']:.1%}")
+    cols[2].metric("Detection AUC", "-" if last.get("auc") is None else f"{last['auc']:.3f}",
+                   help="Known only with synthetic noise or true labels; higher = better")
+    cols[3].metric("Clean-set loss", f"{last['clean_loss']:.3f}", help="lower = better")
+    epoch = last["epoch"]
+    if len(records) > 1:
+        epoch = st.slider("Epoch shown", 1, last["epoch"], last["epoch"], key="monitor_epoch")
+    record = next(r for r in records if r["epoch"] == epoch)
+    left, right = st.columns(2)
+    left.plotly_chart(histogram(record, "alpha", cfg["threshold"]), width="stretch", key="hist_alpha")
+    right.plotly_chart(histogram(record, "loss"), width="stretch", key="hist_loss")
+    left, right = st.columns(2)
+    if last.get("auc") is not None:
+        left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),
+                          width="stretch", key="curve_det")
+    right.plotly_chart(curves(records, ["train_acc", "test_acc", "clean_loss"], "Accuracy and clean loss"),
+                       width="stretch", key="curve_acc")
+
+
+charts()

@@ -1,0 +1,80 @@
+"""Review: galleries of samples worth a human look; relabel, keep, exclude or mark ambiguous."""
+from __future__ import annotations
+
+import math
+
+import streamlit as st
+
+from app import state, runview
+from app.cards import grid
+from app.review import ACTION_LABELS, decide, show_notices, undo
+
+st.title("Review")
+show_notices()
+df, ctx = runview.require()
+store = state.store()
+final = store.final_states(ctx["dataset"])
+latest = store.latest_ids(ctx["dataset"])
+thr = ctx["threshold"]
+
+m = st.columns(4)
+m[0].metric("Samples audited", f"{len(df):,}")
+m[1].metric("Flagged (alpha < %.2f)" % thr, f"{int(df.flagged.sum()):,}")
+m[2].metric("Reviewed", f"{sum(1 for s in df.id if str(s) in final):,}")
+m[3].metric("Shown from epoch", ctx["epoch"])
+ok, why = state.may_review()
+if not ok:
+    st.warning(why)
+
+GALLERIES = {
+    "flagged": "Flagged: every sample under the threshold, lowest alpha first",
+    "noisy-high": "Noisy but high weight: the model disagrees with the label (or it is known wrong), yet alpha is high",
+    "clean-low": "Clean but low weight: the model agrees with the label (or it is known right), yet alpha is low",
+}
+gallery = st.radio("Gallery", list(GALLERIES), format_func=GALLERIES.get, key="gallery")
+agrees = df.pred == df.label
+if gallery == "flagged":
+    view = df[df.flagged]
+elif gallery == "noisy-high":
+    wrong = (~agrees) | (df.is_noisy if "is_noisy" in df else False)
+    view = df[wrong & ~df.flagged]
+else:
+    right = agrees | (~df.is_noisy if "is_noisy" in df else False)
+    view = df[right & df.flagged]
+
+f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
+given = f1.multiselect("Given label", ctx["classes"], key="f_given")
+pred = f2.multiselect("Predicted label", ctx["classes"], key="f_pred")
+sort = f3.selectbox("Sort by", ["alpha ↑ (least trusted first)", "alpha ↓", "loss ↓ (worst fit first)",
+                                "probability ↓ (most confident model first)"], key="f_sort")
+size = f4.selectbox("Per page", [8, 16, 32, 64], index=1, key="f_size")
+if given:
+    view = view[view.label_name.isin(given)]
+if pred:
+    view = view[view.pred_name.isin(pred)]
+by, asc = {"alpha ↑": ("alpha", True), "alpha ↓": ("alpha", False), "loss ↓": ("loss", False),
+           "probabil": ("prob", False)}[next(k for k in ("alpha ↑", "alpha ↓", "loss ↓", "probabil") if sort.startswith(k))]
+view = view.sort_values(by, ascending=asc, kind="stable")
+pages = max(1, math.ceil(len(view) / size))
+top = st.columns([1, 3, 2])
+page = top[0].number_input(f"Page (of {pages})", 1, pages, 1, key="f_page")
+shown = view.iloc[(page - 1) * size: page * size]
+top[1].caption(f"{len(view):,} samples in this gallery; showing {len(shown)}.")
+top[2].button("↩️ Undo my last decision", on_click=undo, args=(ctx,), width="stretch")
+
+with st.expander("Apply one action to the selected cards"):
+    selected = [r for _, r in shown.iterrows() if st.session_state.get(f"sel-{r.id}")]
+    action = st.selectbox("Action", list(ACTION_LABELS), format_func=ACTION_LABELS.get, key="bulk_action")
+    target = st.selectbox("New label (for relabel)", ctx["classes"], key="bulk_label", disabled=action != "relabel")
+    items = []
+    for r in selected:
+        d = final.get(str(r.id))
+        items.append(dict(sample_id=str(r.id), old_label=d.new_label if d and d.action == "relabel" else r.label_name,
+                          new_label=target if action == "relabel" else None, alpha=float(r.alpha),
+                          loss=float(r.loss), expected_last_id=latest.get(str(r.id), 0)))
+    st.button(f"Apply to {len(items)} selected", disabled=not items, on_click=decide, args=(ctx, items, action))
+
+if shown.empty:
+    st.info("Nothing in this gallery with these filters.")
+else:
+    grid(shown, ctx, final, latest)
