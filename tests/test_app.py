@@ -1,0 +1,128 @@
+"""The dashboard through streamlit's AppTest: every screen, a real short job, a relabel, the export."""
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
+PAGES = ["../pages/setup.py", "../pages/monitor.py", "../pages/review.py", "../pages/embedding.py",
+         "../pages/export.py"]
+
+
+@pytest.fixture
+def app(tmp_path, monkeypatch):
+    monkeypatch.setenv("LSW_HOME", str(tmp_path))
+    monkeypatch.delenv("LSW_PASSWORD", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    yield at
+    from app import state
+
+    job = state.registry().current()
+    if job is not None:
+        job.stop()
+        job.join(30)
+    st.cache_resource.clear()
+
+
+def run_short_job(at, epochs=4):  # alpha moves from epoch 3 (start_epoch 2)
+    at.sidebar.text_input[0].set_value("ann").run()
+    at.number_input(key="setup_epochs").set_value(epochs).run()
+    next(b for b in at.button if b.label == "Start training").click().run()
+    assert not at.error, [e.value for e in at.error]
+    from app import state
+
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        snap = state.registry().current().snapshot()
+        if not snap.active:
+            break
+        time.sleep(0.5)
+        at.run()
+    assert snap.status == "done", snap
+    return at.run()
+
+
+def test_every_screen_renders_on_the_default_data(app):
+    assert not app.exception
+    assert app.title[0].value == "Setup"
+    assert "digits" in [o for o in app.selectbox(key="setup_kind").options]
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not app.exception, page
+        assert app.title, page
+
+
+def test_short_job_produces_histograms_and_pages(app):
+    at = run_short_job(app)
+    at.switch_page("../pages/monitor.py").run()
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 2
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["data"][0]["type"] == "bar"
+    assert {t["name"].split(" ")[0] for t in spec["data"]} == {"clean", "noisy"}
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, page
+
+
+def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
+    at = run_short_job(app)
+    at.switch_page("../pages/review.py").run()
+    relabels = [b for b in at.button if (b.key or "").startswith("relabel-")]
+    assert relabels, "the flagged gallery is empty"
+    sid = relabels[0].key.removeprefix("relabel-")
+    new_label = at.selectbox(key=f"new-{sid}").value
+    relabels[0].click().run()
+    assert not at.exception
+    from app import state
+
+    run = state.current_run()
+    dataset = run.config()["fingerprint"]
+    log = state.store().decisions(dataset)
+    assert len(log) == 1
+    d = log[0]
+    assert (d.sample_id, d.action, d.new_label, d.reviewer) == (sid, "relabel", new_label, "ann")
+    assert d.alpha is not None and d.loss is not None and d.ts.endswith("Z")
+    assert "relabelled" in " ".join(m.value for m in at.markdown)
+
+    at.switch_page("../pages/export.py").run()
+    out = tmp_path / "labels.csv"
+    at.text_input(key="export_path").set_value(str(out)).run()
+    next(b for b in at.button if b.label == "Write CSV").click().run()
+    assert not at.exception and at.success
+    df = pd.read_csv(out, keep_default_na=False, dtype=str)
+    row = df[df.id == sid].iloc[0]
+    assert (row.action, row.final_label, row.reviewer) == ("relabel", new_label, "ann")
+
+
+def test_review_requires_a_name_and_the_password(app, monkeypatch):
+    at = run_short_job(app)
+    at.sidebar.text_input[0].set_value("").run()
+    at.switch_page("../pages/review.py").run()
+    assert any("reviewer name" in w.value for w in at.warning)
+    monkeypatch.setenv("LSW_PASSWORD", "s3cret")
+    at.sidebar.text_input[0].set_value("ann").run()
+    assert any("password" in w.value for w in at.warning)
+    btn = next(b for b in at.button if (b.key or "").startswith("correct-"))
+    btn.click().run()
+    from app import state
+
+    assert state.store().decisions(state.current_run().config()["fingerprint"]) == []
+    at.sidebar.text_input(key="password").set_value("s3cret").run()
+    next(b for b in at.button if (b.key or "").startswith("correct-")).click().run()
+    assert len(state.store().decisions(state.current_run().config()["fingerprint"])) == 1
+
+
+def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):
+    app.selectbox(key="setup_kind").set_value("folder").run()
+    app.text_input(key="setup_path").set_value(str(tmp_path / "missing")).run()
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert not app.exception
+    assert "does not exist" in app.error[0].value
+    assert app.text_input(key="setup_path").value == str(tmp_path / "missing")
