@@ -8,7 +8,8 @@ from app.review import ACTION_LABELS, decide
 from app.thumbs import thumbnail
 from lsw.store import Decision
 
-BADGES = {"relabel": "🟦 relabelled", "correct": "🟩 kept", "exclude": "🟥 excluded", "ambiguous": "🟨 ambiguous"}
+BADGES = {"relabel": ":blue-background[relabelled", "correct": ":green-background[kept as correct",
+          "exclude": ":red-background[excluded", "ambiguous": ":orange-background[ambiguous"}
 
 
 def reason(row: pd.Series, threshold: float) -> str:
@@ -28,10 +29,10 @@ def reason(row: pd.Series, threshold: float) -> str:
 def state_line(d: Decision | None) -> str:
     if d is None:
         return "not reviewed"
-    text = BADGES.get(d.action, d.action)
+    text = BADGES.get(d.action, "[" + d.action)
     if d.action == "relabel":
         text += f" → {d.new_label}"
-    return f"{text} by {d.reviewer}"
+    return f"{text}] by {d.reviewer}"
 
 
 def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str, int]) -> None:
@@ -43,7 +44,7 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
         st.image(thumbnail(ctx["spec"], int(row.row)), width=112)
         st.markdown(f"**{row.label_name}** → model: **{row.pred_name}** ({row.prob:.0%})")
         st.caption(f"alpha {row.alpha:.3f} · loss {row.loss:.2f}  \n{reason(row, ctx['threshold'])}  \n`{sid}`")
-        st.markdown(f"*{state_line(d)}*")
+        st.markdown(state_line(d))
         item = dict(sample_id=sid, old_label=current, alpha=float(row.alpha), loss=float(row.loss),
                     expected_last_id=latest.get(sid, 0))
         classes = ctx["classes"]

@@ -11,14 +11,14 @@ import streamlit as st  # noqa: E402
 from app import state  # noqa: E402
 from app.sidebar import sidebar  # noqa: E402
 
-st.set_page_config(page_title="LSW label audit", page_icon="🏷️", layout="wide")
+st.set_page_config(page_title="LSW label audit", page_icon=":material/label:", layout="wide")
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 nav = st.navigation([
-    st.Page(PAGES / "setup.py", title="Setup", icon="⚙️", default=True),
-    st.Page(PAGES / "monitor.py", title="Training monitor", icon="📈"),
-    st.Page(PAGES / "review.py", title="Review", icon="🔍"),
-    st.Page(PAGES / "embedding.py", title="Embedding map", icon="🗺️"),
-    st.Page(PAGES / "export.py", title="Export", icon="📤"),
+    st.Page(PAGES / "setup.py", title="Setup", icon=":material/tune:", default=True),
+    st.Page(PAGES / "monitor.py", title="Training monitor", icon=":material/monitoring:"),
+    st.Page(PAGES / "review.py", title="Review", icon=":material/fact_check:"),
+    st.Page(PAGES / "embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
+    st.Page(PAGES / "export.py", title="Export", icon=":material/download:"),
 ])
 state.registry()
 sidebar()

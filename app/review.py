@@ -8,14 +8,14 @@ from app import state
 ACTION_LABELS = {"relabel": "Relabel", "correct": "Keep as correct", "exclude": "Exclude", "ambiguous": "Ambiguous"}
 
 
-def notify(msg: str, icon: str = "✅") -> None:
+def notify(msg: str, icon: str = ":material/check_circle:") -> None:
     st.session_state.setdefault("flash", []).append((msg, icon))
 
 
 def show_notices() -> None:
     for msg, icon in st.session_state.pop("flash", []):
         st.toast(msg, icon=icon)
-        if icon == "⚠️":
+        if icon == ":material/warning:":
             st.warning(msg)
 
 
@@ -23,21 +23,21 @@ def decide(ctx: dict, items: list[dict], action: str) -> None:
     """Record `action` on each item (dicts with sample_id, old_label, new_label, alpha, loss, expected_last_id)."""
     ok, why = state.may_review()
     if not ok:
-        notify(why, "🔒")
+        notify(why, ":material/lock:")
         return
     results = state.store().record_many(ctx["dataset"], items, state.reviewer(), action, run_id=ctx["run_id"])
     for r in results:
         if r.conflict is not None:
             c = r.conflict
             notify(f"{r.decision.sample_id} was changed by {c.reviewer} at {c.ts} ({c.action}"
-                   f"{' to ' + c.new_label if c.new_label else ''}); your decision was recorded after it.", "⚠️")
+                   f"{' to ' + c.new_label if c.new_label else ''}); your decision was recorded after it.", ":material/warning:")
     notify(f"{ACTION_LABELS[action]}: {len(results)} sample(s) recorded")
 
 
 def undo(ctx: dict) -> None:
     ok, why = state.may_review()
     if not ok:
-        notify(why, "🔒")
+        notify(why, ":material/lock:")
         return
     d = state.store().undo_last(ctx["dataset"], state.reviewer())
-    notify(f"Undid your last decision on {d.sample_id}" if d else "Nothing of yours to undo", "↩️")
+    notify(f"Undid your last decision on {d.sample_id}" if d else "Nothing of yours to undo", ":material/undo:")

@@ -60,7 +60,7 @@ top = st.columns([1, 3, 2])
 page = top[0].number_input(f"Page (of {pages})", 1, pages, 1, key="f_page")
 shown = view.iloc[(page - 1) * size: page * size]
 top[1].caption(f"{len(view):,} samples in this gallery; showing {len(shown)}.")
-top[2].button("↩️ Undo my last decision", on_click=undo, args=(ctx,), width="stretch")
+top[2].button("Undo my last decision", icon=":material/undo:", on_click=undo, args=(ctx,), width="stretch")
 
 with st.expander("Apply one action to the selected cards"):
     selected = [r for _, r in shown.iterrows() if st.session_state.get(f"sel-{r.id}")]

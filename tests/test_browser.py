@@ -1,0 +1,189 @@
+"""The dashboard in headless Chromium against a real `streamlit run` server.
+
+Saves a screenshot of each screen to $LSW_SCREENSHOTS (default: the test's tmp folder).
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, port: int) -> subprocess.Popen:
+    env = {**os.environ, "LSW_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env.pop("LSW_PASSWORD", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "ab"), start_new_session=True)
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
+                return proc
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("streamlit did not become healthy: " + (home / "server.log").read_text()[-2000:])
+
+
+def stop_server(proc: subprocess.Popen, sig=signal.SIGTERM) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+    proc.wait(30)
+
+
+@pytest.fixture
+def browser(tmp_path):
+    with playwright.sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            str(tmp_path / "chrome"), executable_path=CHROMIUM, headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--no-first-run"])
+        yield ctx
+        ctx.close()
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    d = Path(os.environ.get("LSW_SCREENSHOTS") or tmp_path / "shots")
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def idle(page, timeout=60_000):
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
+
+
+def go(page, title):
+    page.get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    idle(page)
+
+
+def start_run(page, epochs: int):
+    name = page.get_by_role("textbox", name="Reviewer name")
+    name.fill("ann")
+    name.press("Enter")
+    idle(page)
+    epochs_box = page.get_by_role("spinbutton", name="Epochs", exact=True)
+    epochs_box.fill(str(epochs))
+    epochs_box.press("Enter")
+    idle(page)
+    page.get_by_role("button", name="Start training").click()
+
+
+def test_end_to_end_in_a_browser(browser, tmp_path):
+    home, shots, port = tmp_path / "home", shots_dir(tmp_path), free_port()
+    home.mkdir()
+    server = start_server(home, port)
+    try:
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1400, "height": 2200})
+        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        page.get_by_role("heading", name="Setup").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+        idle(page)
+        page.screenshot(path=str(shots / "1-setup.png"), full_page=True)
+        start_run(page, epochs=4)
+        page.get_by_text("finished").first.wait_for(timeout=120_000)
+
+        go(page, "Training monitor")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        assert page.locator(".js-plotly-plot").count() >= 2
+        page.screenshot(path=str(shots / "2-monitor.png"), full_page=True)
+
+        go(page, "Review")
+        page.get_by_role("button", name="Relabel").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "3-review.png"), full_page=True)
+        page.get_by_role("button", name="Relabel").first.click()
+        page.get_by_text("relabelled →").first.wait_for(timeout=30_000)
+        idle(page)
+        page.screenshot(path=str(shots / "4-review-after-relabel.png"), full_page=True)
+
+        go(page, "Embedding map")
+        page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)
+        page.screenshot(path=str(shots / "5-embedding.png"), full_page=True)
+
+        go(page, "Export")
+        out = tmp_path / "labels.csv"
+        box = page.get_by_role("textbox", name="Or write to a path on the server")
+        box.fill(str(out))
+        box.press("Enter")
+        idle(page)
+        page.get_by_role("button", name="Write CSV").click()
+        page.get_by_text("Wrote").first.wait_for(timeout=30_000)
+        page.screenshot(path=str(shots / "6-export.png"), full_page=True)
+        df = pd.read_csv(out, keep_default_na=False, dtype=str)
+        relabelled = df[df.action == "relabel"]
+        assert len(relabelled) == 1 and relabelled.iloc[0].reviewer == "ann"
+    finally:
+        stop_server(server)
+
+
+def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
+    from lsw.rundir import RunDir
+    from lsw.store import ReviewStore
+
+    home, shots, port = tmp_path / "home", shots_dir(tmp_path), free_port()
+    home.mkdir()
+    server = start_server(home, port)
+    try:
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1400, "height": 1400})
+        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        page.get_by_role("heading", name="Setup").wait_for(timeout=60_000)
+        idle(page)
+        start_run(page, epochs=40)
+        deadline = time.time() + 120
+        run_dirs = []
+        while time.time() < deadline:
+            run_dirs = [p for p in (home / "runs").glob("*") if (p / "checkpoint.pt").exists()]
+            if run_dirs and len(RunDir(run_dirs[0]).epochs()) >= 3:
+                break
+            time.sleep(0.3)
+        run = RunDir(run_dirs[0])
+        store = ReviewStore(home / "reviews.sqlite")
+        acked = store.record(run.config()["fingerprint"], "digits:0", "ann", "exclude").decision.id
+    finally:
+        stop_server(server, signal.SIGKILL)  # mid-training
+    done_before = run.epochs()[-1]
+    assert run.summary() is None and done_before < 40
+
+    server = start_server(home, port)
+    try:
+        page = browser.new_page()
+        page.set_viewport_size({"width": 1400, "height": 1400})
+        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        page.get_by_text("was interrupted").first.wait_for(timeout=60_000)
+        page.screenshot(path=str(shots / "7-after-kill.png"), full_page=True)
+        page.get_by_role("button", name="Resume latest run").click()
+        page.get_by_text("finished").first.wait_for(timeout=240_000)
+    finally:
+        stop_server(server)
+    assert run.epochs() == list(range(1, 41))
+    assert run.summary() is not None
+    assert acked in {d.id for d in ReviewStore(home / "reviews.sqlite").decisions(run.config()["fingerprint"])}
+    shutil.rmtree(tmp_path / "chrome", ignore_errors=True)
