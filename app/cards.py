@@ -42,7 +42,7 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
     current = d.new_label if d is not None and d.action == "relabel" else row.label_name
     with st.container(border=True):
         st.image(thumbnail(ctx["spec"], int(row.row)), width=112)
-        st.markdown(f"**{row.label_name}** → model: **{row.pred_name}** ({row.prob:.0%})")
+        st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")
         st.caption(f"alpha {row.alpha:.3f} · loss {row.loss:.2f}  \n{reason(row, ctx['threshold'])}  \n`{sid}`")
         st.markdown(state_line(d))
         item = dict(sample_id=sid, old_label=current, alpha=float(row.alpha), loss=float(row.loss),
@@ -55,6 +55,7 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
                   args=(ctx, [{**item, "new_label": new}], "relabel"))
         c2.button("Correct", key=f"correct-{sid}", width="stretch", on_click=decide, args=(ctx, [item], "correct"),
                   help=ACTION_LABELS["correct"])
+        c1, c2 = st.columns([2, 3])
         c1.button("Exclude", key=f"exclude-{sid}", width="stretch", on_click=decide, args=(ctx, [item], "exclude"))
         c2.button("Ambiguous", key=f"ambiguous-{sid}", width="stretch", on_click=decide,
                   args=(ctx, [item], "ambiguous"))

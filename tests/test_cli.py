@@ -72,3 +72,28 @@ def test_existing_run_is_not_overwritten(tmp_path):
 def test_export_without_run(tmp_path):
     msg = one_line_error(lsw("export", "--run", str(tmp_path / "none"), "--out", str(tmp_path / "x.csv")))
     assert "none" in msg
+
+
+def test_unreadable_image_is_skipped_and_the_run_goes_on(tmp_path):
+    from PIL import Image
+
+    for c in ("cat", "dog"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(12):
+            Image.new("L", (8, 8), 20 * i if c == "cat" else 255 - 20 * i).save(tmp_path / "imgs" / c / f"{i}.png")
+    (tmp_path / "imgs" / "dog" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    r = lsw("run", "--data", f"folder:{tmp_path}/imgs", "--clean-per-class", "2", "--epochs", "1", "--device", "cpu",
+            "--out", str(tmp_path / "r"))
+    assert r.returncode == 0, r.stderr
+    assert "skipped 1 input(s)" in r.stdout and "dog/broken.png" in r.stdout
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["n_noisy"] == 20
+
+
+def test_unknown_label_in_the_clean_set(tmp_path):
+    from PIL import Image
+
+    for name in ("a.png", "b.png", "c.png"):
+        Image.new("L", (8, 8)).save(tmp_path / name)
+    (tmp_path / "m.csv").write_text("path,label,trusted\na.png,cat,1\nb.png,dog,0\nc.png,bird,1\n")
+    msg = one_line_error(lsw("run", "--data", f"csv:{tmp_path}/m.csv", "--out", str(tmp_path / "r")))
+    assert "bird" in msg and "row 4" in msg
