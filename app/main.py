@@ -19,6 +19,7 @@ nav = st.navigation([
     st.Page(PAGES / "review.py", title="Review", icon=":material/fact_check:"),
     st.Page(PAGES / "embedding.py", title="Embedding map", icon=":material/scatter_plot:"),
     st.Page(PAGES / "export.py", title="Export", icon=":material/download:"),
+    st.Page(PAGES / "compare.py", title="Compare methods", icon=":material/leaderboard:"),
 ])
 state.registry()
 sidebar()

@@ -101,6 +101,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from lsw.compare import format_compare, run_compare
+    from lsw.progress import TqdmProgress
+
+    config = config_from_args(args)
+    if config.retrain_epochs > 0 and config.retrain == "none":
+        config.retrain = args.retrain
+    with TqdmProgress() as bar:
+        result = run_compare(config, [m.strip() for m in args.methods.split(",") if m.strip()], args.out, args.folds,
+                             on_progress=bar.update)
+    print(f"{result['n_noisy']} noisy / {result['n_clean']} clean, noise rate {result['noise_rate']:.3f}, "
+          f"device {result['device']}; score direction: higher = trusted")
+    print(format_compare(result))
+    print(f"wrote {Path(args.out) / 'compare.json'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lsw", description="Learned Sample Weights label audit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("compare", help="LSW, MW-Net, L2RW, confident learning and small-loss on one split")
+    add_run_args(p)
+    p.add_argument("--methods", default="lsw,mwnet,l2rw,cleanlab,small-loss")
+    p.add_argument("--folds", type=int, default=4, help="cross-validation folds for cleanlab")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_compare)
     from lsw.bench import add_bench_args, cmd_bench
 
     p = sub.add_parser("bench", help="LSW step vs plain step side by side; --audit for a whole CIFAR-10 audit")

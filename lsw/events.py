@@ -19,6 +19,7 @@ class EpochEvent:
     detection: {auc, f1, fdr, recall} when true labels are known, else None.
     elapsed: seconds since the run started (excluding time before a resume).
     lr: the model learning rate at the end of the epoch.
+    step_seconds: mean wall time of one training step in this epoch (device work included).
     """
 
     epoch: int
@@ -33,6 +34,7 @@ class EpochEvent:
     detection: dict | None
     elapsed: float
     lr: float
+    step_seconds: float = 0.0
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""
@@ -44,6 +46,7 @@ class EpochEvent:
             "clean_loss": self.clean_loss,
             "elapsed": self.elapsed,
             "lr": self.lr,
+            "step_seconds": self.step_seconds,
         }
         d.update(self.detection or {})
         return d

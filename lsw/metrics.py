@@ -25,7 +25,8 @@ def roc_auc(positive: np.ndarray, score: np.ndarray) -> float | None:
     return float(u / (n_pos * n_neg))
 
 
-def _from_flags(is_noisy: np.ndarray, flagged: np.ndarray) -> dict:
+def flag_metrics(is_noisy: np.ndarray, flagged: np.ndarray) -> dict:
+    """f1, fdr, recall, precision, n_flagged of the bool `flagged` set against bool `is_noisy`."""
     tp = int(np.sum(flagged & is_noisy))
     fp = int(np.sum(flagged & ~is_noisy))
     fn = int(np.sum(~flagged & is_noisy))
@@ -44,7 +45,7 @@ def detection_metrics(is_noisy: np.ndarray, alpha: np.ndarray, threshold: float 
     """
     is_noisy = np.asarray(is_noisy, dtype=bool)
     alpha = np.asarray(alpha, dtype=np.float64)
-    return {"auc": roc_auc(is_noisy, 1.0 - alpha), **_from_flags(is_noisy, alpha < threshold)}
+    return {"auc": roc_auc(is_noisy, 1.0 - alpha), **flag_metrics(is_noisy, alpha < threshold)}
 
 
 def detection_at_count(is_noisy: np.ndarray, noisy_score: np.ndarray, n_flag: int) -> dict:
@@ -54,7 +55,7 @@ def detection_at_count(is_noisy: np.ndarray, noisy_score: np.ndarray, n_flag: in
     noisy_score = np.asarray(noisy_score, dtype=np.float64)
     flagged = np.zeros(len(is_noisy), dtype=bool)
     flagged[np.argsort(-noisy_score, kind="mergesort")[:max(0, int(n_flag))]] = True
-    return {"auc": roc_auc(is_noisy, noisy_score), **_from_flags(is_noisy, flagged)}
+    return {"auc": roc_auc(is_noisy, noisy_score), **flag_metrics(is_noisy, flagged)}
 
 
 def accuracy(pred: np.ndarray, labels: np.ndarray) -> float:

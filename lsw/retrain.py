@@ -60,19 +60,17 @@ def training_rows(problem: Problem, alpha: np.ndarray, setting: str, threshold: 
     return rows, None
 
 
-def retrain(config: RunConfig, problem: Problem, alpha: np.ndarray, setting: str = "filtered",
-            on_progress: Callable[[int, int, int], None] | None = None,
-            cancel: threading.Event | None = None) -> RetrainResult:
-    """Train `config.model` from scratch for `config.retrain_epochs` epochs on the rows `setting` picks.
+def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarray | None, epochs: int,
+        data: DeviceImages, on_progress: Callable[[int, int, int], None] | None = None,
+        cancel: threading.Event | None = None) -> torch.nn.Module:
+    """A fresh `config.model` trained for `epochs` on train-set `rows` (labels `problem.labels`),
+    optionally loss-weighted by `weights` (float (len(rows),)).
 
     SGD (lr config.lr, Nesterov momentum, weight decay), cosine decay to 0, batch
     `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
     """
-    started = time.perf_counter()
-    device = resolve_device(config.device)
+    device = data.device
     train = problem.source.train
-    rows, weights = training_rows(problem, alpha, setting, config.threshold)
-    data = DeviceImages(train.images, device, hflip=train.hflip)
     torch.manual_seed(config.seed + 1)
     model = build_model(config.model, train.shape, train.num_classes).to(device)
     if device.type == "cuda":
@@ -84,22 +82,35 @@ def retrain(config: RunConfig, problem: Problem, alpha: np.ndarray, setting: str
     w = None if weights is None else torch.as_tensor(weights, device=device)
     gen = torch.Generator().manual_seed(config.seed + 1)
     steps = max(1, math.ceil(len(rows) / config.retrain_batch_size))
-    for epoch in range(config.retrain_epochs):
+    for epoch in range(epochs):
         perm = torch.randperm(len(rows), generator=gen).to(device)
         for step, pos in enumerate(torch.tensor_split(perm, steps)):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(config.lr, epoch * steps + step, steps * config.retrain_epochs)
+                g["lr"] = cosine_lr(config.lr, epoch * steps + step, steps * epochs)
             r = rows_t[pos]
             with autocast(device):
                 plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
             if on_progress is not None:
                 on_progress(epoch, step + 1, steps)
+    return model
+
+
+def retrain(config: RunConfig, problem: Problem, alpha: np.ndarray, setting: str = "filtered",
+            on_progress: Callable[[int, int, int], None] | None = None,
+            cancel: threading.Event | None = None) -> RetrainResult:
+    """Train `config.model` from scratch for `config.retrain_epochs` epochs on the rows `setting` picks
+    (see `fit` for the recipe) and measure its test accuracy when the source has a test split."""
+    started = time.perf_counter()
+    train = problem.source.train
+    rows, weights = training_rows(problem, alpha, setting, config.threshold)
+    data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
+    model = fit(config, problem, rows, weights, config.retrain_epochs, data, on_progress, cancel)
     test_acc = None
     if problem.source.test is not None:
         test = problem.source.test
-        test_data = DeviceImages(test.images, device, test.hflip, like=data)
+        test_data = DeviceImages(test.images, data.device, test.hflip, like=data)
         ev = evaluate(model, test_data, np.arange(len(test)), test.labels)
         test_acc = accuracy(ev.pred, test.labels)
     return RetrainResult(setting, test_acc, len(rows), time.perf_counter() - started, model)

@@ -51,6 +51,18 @@ def autocast(device: torch.device):
 
 
 @torch.no_grad()
+def predict_proba(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """float32 (len(index), K) softmax probabilities of rows `index`, eval mode, no augmentation."""
+    model.eval()
+    idx = torch.as_tensor(index, device=data.device)
+    out = []
+    for s in range(0, len(idx), batch_size):
+        with autocast(data.device):
+            out.append(torch.softmax(model(data.batch(idx[s:s + batch_size])).float(), 1))
+    return torch.cat(out).cpu().numpy()
+
+
+@torch.no_grad()
 def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,
              batch_size: int = 1024) -> Evaluation:
     """Loss of `labels`, predicted class and its probability for rows `index` of `data`."""
@@ -108,6 +120,7 @@ class Trainer:
         self.epoch = 0
         self.elapsed = 0.0
         self.events: list[EpochEvent] = []
+        self.step_seconds = 0.0
 
     # -- state ---------------------------------------------------------------------------------
     def alpha(self) -> np.ndarray:
@@ -207,7 +220,8 @@ class Trainer:
                 loss_sum += self.method.step(self.model, self.optimizer, x, y, pos, clean, lr, epoch)
             if self.on_progress is not None:
                 self.on_progress(epoch, step + 1, steps)
-        mean_loss = float(loss_sum) / steps
+        mean_loss = float(loss_sum) / steps  # the one host sync of the epoch
+        self.step_seconds = (time.perf_counter() - started) / steps
         if not math.isfinite(mean_loss):
             raise LswError(f"the training loss became {mean_loss} in epoch {epoch + 1} at learning rate "
                            f"{cfg.lr}: lower the learning rate (for example {cfg.lr / 10:g}) and start again")
@@ -237,7 +251,7 @@ class Trainer:
             epoch=self.epoch, epochs=cfg.epochs, alpha=alpha, loss=ev.loss, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy_idx]), test_acc=test_acc,
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=self.elapsed,
-            lr=self.optimizer.param_groups[0]["lr"])
+            lr=self.optimizer.param_groups[0]["lr"], step_seconds=self.step_seconds)
         hist = epoch_histograms(alpha, ev.loss, groups_for(alpha, cfg.threshold, is_noisy))
         self.run_dir.write_epoch(self.epoch, event.scalars(), hist, alpha=alpha, loss=ev.loss, pred=ev.pred,
                                  prob=ev.prob)

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 MAIN = str(Path(__file__).resolve().parents[1] / "app" / "main.py")
 PAGES = ["../pages/setup.py", "../pages/monitor.py", "../pages/review.py", "../pages/embedding.py",
-         "../pages/export.py"]
+         "../pages/export.py", "../pages/compare.py"]
 
 
 @pytest.fixture
@@ -117,6 +117,19 @@ def test_review_requires_a_name_and_the_password(app, monkeypatch):
     at.sidebar.text_input(key="password").set_value("s3cret").run()
     next(b for b in at.button if (b.key or "").startswith("correct-")).click().run()
     assert len(state.store().decisions(state.current_run().config()["fingerprint"])) == 1
+
+
+def test_compare_page_shows_a_comparison(app, tmp_path):
+    pytest.importorskip("cleanlab")
+    from lsw.compare import run_compare
+    from lsw.config import RunConfig
+
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu")
+    run_compare(cfg, ["lsw", "small-loss"], tmp_path / "compare" / "demo")
+    app.switch_page("../pages/compare.py").run()
+    assert not app.exception
+    assert list(app.dataframe[0].value["method"]) == ["lsw", "small-loss"]
+    assert len(app.get("plotly_chart")) == 2
 
 
 def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):

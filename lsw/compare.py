@@ -1,0 +1,125 @@
+"""`python -m lsw compare`: LSW and its peers on one split, one noise draw, one model.
+
+Every method gets a per-sample trust score (higher = correctly labeled) and is scored the same way:
+AUC with 1 - score as the noisy score; F1 / FDR / recall at LSW's threshold for LSW, for cleanlab
+on `find_label_issues`' own flags, and for the others (MW-Net, L2RW, small-loss) by flagging the
+lowest scores up to the known noise rate, as the paper does for MW-Net. The cost per step is each
+method's median training-step time over the epochs that learn weights, divided by plain training's
+(the small-loss run), measured in the same process.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from lsw.audit import run_audit
+from lsw.config import RunConfig
+from lsw.device_data import DeviceImages, resolve_device
+from lsw.errors import LswError
+from lsw.histograms import epoch_histograms, groups_for
+from lsw.metrics import detection_at_count, detection_metrics, flag_metrics
+from lsw.prepare import Problem, prepare
+from lsw.rundir import RunDir, write_json
+
+ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
+
+
+def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
+                    on_progress: Callable[[str, int, int, int, int], None] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, float]:
+    """Confident learning on D^n: out-of-fold probabilities from `folds`-fold cross-validation with
+    the same model (each fold trained `config.epochs` epochs on the other folds plus D^c), then
+    cleanlab's label-quality scores (higher = clean) and its issue flags. Returns (scores, flags,
+    median seconds per training step)."""
+    try:
+        from cleanlab.filter import find_label_issues
+        from cleanlab.rank import get_label_quality_scores
+    except ImportError:
+        raise LswError("the cleanlab method needs the optional package: pip install -r requirements-compare.txt") from None
+    from lsw.retrain import fit
+    from lsw.train import predict_proba
+
+    train = problem.source.train
+    noisy, clean = problem.split.noisy, problem.split.clean
+    data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
+    fold_of = np.random.default_rng(config.seed).permutation(len(noisy)) % folds
+    probs = np.zeros((len(noisy), train.num_classes), dtype=np.float32)
+    step_times = []
+    for k in range(folds):
+        rows = np.concatenate([noisy[fold_of != k], clean])
+        started = time.perf_counter()
+        steps = []
+        model = fit(dataclasses.replace(config, retrain_batch_size=config.batch_size), problem, rows, None,
+                    config.epochs, data,
+                    on_progress=lambda e, s, n: (steps.append(1), on_progress and on_progress(
+                        f"cleanlab fold {k + 1}/{folds}", e, config.epochs, s, n)))
+        step_times.append((time.perf_counter() - started) / max(1, len(steps)))
+        probs[fold_of == k] = predict_proba(model, data, noisy[fold_of == k])
+    labels = problem.labels[noisy]
+    scores = get_label_quality_scores(labels, probs)
+    flags = find_label_issues(labels, probs)
+    return scores.astype(np.float32), flags, statistics.median(step_times)
+
+
+def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: int = 4,
+                on_progress: Callable[[str, int, int, int, int], None] | None = None) -> dict:
+    """Run `methods` on the same prepared problem; writes out/compare.json and out/<method>/ runs."""
+    unknown = [m for m in methods if m not in ALL]
+    if unknown:
+        raise LswError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(ALL)}")
+    if config.noise is None:
+        raise LswError("compare needs --noise TYPE:RATE so that detection can be scored")
+    out = Path(out)
+    problem = prepare(config, progress=on_progress is not None)
+    is_noisy = problem.is_noisy
+    n_flag = int(round(problem.noise_rate * len(is_noisy)))
+    order = sorted(methods, key=lambda m: m != "small-loss")  # plain training first: the cost reference
+    rows, hists = [], {}
+    for m in order:
+        started = time.perf_counter()
+        if m == "cleanlab":
+            score, flags, step_s = cleanlab_scores(config, problem, folds, on_progress)
+            det = {"auc": detection_metrics(is_noisy, score)["auc"], **flag_metrics(is_noisy, flags)}
+            retrain_acc = None
+        else:
+            cfg = dataclasses.replace(config, method=m)
+            summary = run_audit(cfg, out / m, problem=problem,
+                                on_progress=on_progress and (lambda p, e, E, s, S, m=m: on_progress(f"{m} {p}", e, E, s, S)))
+            run = RunDir(out / m)
+            score = run.epoch_arrays(run.epochs()[-1])["alpha"]
+            learning = [r["step_seconds"] for r in run.metrics() if r["epoch"] > (cfg.start_epoch if m != "small-loss" else 0)]
+            step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])
+            det = (detection_metrics(is_noisy, score, cfg.threshold) if m == "lsw"
+                   else detection_at_count(is_noisy, 1 - score, n_flag))
+            retrain_acc = summary.get("retrain_test_acc")
+        rows.append({"method": m, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"], "recall": det["recall"],
+                     "retrain_test_acc": retrain_acc, "seconds": round(time.perf_counter() - started, 2),
+                     "step_seconds": step_s, "score": "higher = trusted"})
+        hists[m] = epoch_histograms(score, np.zeros_like(score), groups_for(score, config.threshold, is_noisy))["alpha"]
+    plain = next((r["step_seconds"] for r in rows if r["method"] == "small-loss"), None)
+    for r in rows:
+        r["step_cost_vs_plain"] = None if not plain else r["step_seconds"] / plain
+    result = {"config": config.to_dict(), "noise_rate": problem.noise_rate, "n_noisy": int(len(is_noisy)),
+              "n_clean": int(len(problem.split.clean)), "device": str(resolve_device(config.device)),
+              "rows": sorted(rows, key=lambda r: methods.index(r["method"])), "histograms": hists}
+    write_json(out / "compare.json", result)
+    return result
+
+
+def format_compare(result: dict) -> str:
+    def f(v: object) -> str:
+        return "-" if v is None else (f"{v:.4f}" if isinstance(v, float) else str(v))
+
+    head = f"{'method':<11} {'AUC':>7} {'F1':>7} {'FDR':>7} {'recall':>7} {'retrain':>8} {'seconds':>8} {'cost':>5}"
+    lines = [head, "-" * len(head)]
+    for r in result["rows"]:
+        cost = "-" if r["step_cost_vs_plain"] is None else f"{r['step_cost_vs_plain']:.2f}x"
+        lines.append(f"{r['method']:<11} {f(r['auc']):>7} {f(r['f1']):>7} {f(r['fdr']):>7} {f(r['recall']):>7} "
+                     f"{f(r['retrain_test_acc']):>8} {r['seconds']:>8.1f} {cost:>5}")
+    return "\n".join(lines)
+
