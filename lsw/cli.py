@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=4, help="cross-validation folds for cleanlab")
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_compare)
+    from lsw.papertable import add_args as add_paper_args
+    from lsw.papertable import cmd_paper_table
+
+    p = sub.add_parser("paper-table", help="the paper's CIFAR-10 rows against ours (JSON + Markdown)")
+    add_paper_args(p)
+    p.set_defaults(func=cmd_paper_table)
     from lsw.bench import add_bench_args, cmd_bench
 
     p = sub.add_parser("bench", help="LSW step vs plain step side by side; --audit for a whole CIFAR-10 audit")

@@ -23,6 +23,8 @@ class RunConfig:
         ("mean_abs", 0.5) gave 0.941, because it keeps pushing alpha once the clean loss is flat.
     alpha_norm: how the meta-gradient is scaled before the step ("first_epoch", "mean_abs", "none").
     threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
+    eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
+        the paper-table harness turns it off so the test split is read once, at the end.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
     """
 
@@ -48,6 +50,7 @@ class RunConfig:
     retrain_batch_size: int = 125
     seed: int = 0
     device: str = "auto"
+    eval_test: bool = True
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

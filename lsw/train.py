@@ -103,7 +103,7 @@ class Trainer:
         self.device = resolve_device(config.device)
         train = problem.source.train
         self.data = DeviceImages(train.images, self.device, hflip=train.hflip)
-        test = problem.source.test
+        test = problem.source.test if config.eval_test else None
         self.test = None if test is None else DeviceImages(test.images, self.device, test.hflip, like=self.data)
         self.noisy = torch.as_tensor(problem.split.noisy, device=self.device)
         self.clean = torch.as_tensor(problem.split.clean, device=self.device)
