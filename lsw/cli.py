@@ -89,14 +89,15 @@ def results_table(s: dict) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from lsw.rundir import RunDir, atomic_write
+    from lsw.export import write_csv
+    from lsw.rundir import RunDir
     from lsw.samples import export_frame
 
     run = RunDir(args.run)
     if not run.exists() or not run.epochs():
         raise LswError(f"{args.run} holds no finished epoch of a run: run `python -m lsw run --out {args.run}` first")
     df = export_frame(run)
-    atomic_write(Path(args.out), lambda f: f.write(df.to_csv(index=False).encode()))
+    write_csv(df, args.out)  # formula-safe cells, atomic
     print(f"wrote {len(df)} rows to {args.out}")
     return 0
 

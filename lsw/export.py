@@ -1,57 +1,132 @@
-"""Corrected labels to CSV: one row per sample, formula-safe cells, written atomically."""
+"""Corrected labels to CSV: one row per sample, formula-safe cells, written atomically.
+
+Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with `=`, `+`,
+`-`, `@`, tab or carriage return as a formula, and file names, labels and reviewer names are
+user-controlled. Every such *string* cell is prefixed with a single quote; numeric columns (alpha,
+loss) stay numbers, so a negative loss is still a number. Rows end in CRLF (RFC 4180), which also
+makes the CSV writer quote any cell holding a carriage return or a newline.
+"""
 from __future__ import annotations
 
+import math
+import os
+import stat
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from lsw.rundir import atomic_write
+from lsw.errors import LswError
 from lsw.store import Decision
 
 COLUMNS = ["id", "path", "original_label", "final_label", "action", "reviewer", "time", "alpha", "loss",
            "predicted_label", "flagged"]
+TEXT_COLUMNS = ["id", "path", "original_label", "final_label", "action", "reviewer", "time",
+                "predicted_label"]
+REQUIRED = ["id", "path", "label", "alpha", "loss", "pred", "flagged"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise(value: object) -> object:
-    """Prefix a string that a spreadsheet would run as a formula with a quote (OWASP CSV injection)."""
+def neutralise(value: Any) -> Any:
+    """`value` with a leading `'` when it is a string a spreadsheet would run as a formula; anything
+    else (numbers included) unchanged. Idempotent: a neutralised string starts with `'`."""
     if isinstance(value, str) and value.startswith(DANGEROUS):
         return "'" + value
     return value
 
 
-def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFrame:
-    """Every sample with its final label.
+def _text(value: Any) -> Any:
+    """A text cell: missing -> "", strings neutralised, other values (e.g. integer ids) kept."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return neutralise(value)
 
-    samples: columns id, path, label (original class name), alpha, loss, pred (class name), flagged.
-    final: the effective decision per sample id (`ReviewStore.final_states`).
-    final_label: the new label for relabel, empty for exclude, else the original label.
+
+def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFrame:
+    """Every sample with its final label, in the columns of `COLUMNS`.
+
+    samples: columns id, path, label (original class name), alpha, loss, pred (predicted class
+    name), flagged; other columns are ignored. final: the effective decision per sample id
+    (`ReviewStore.final_states`; looked up by `str(id)`).
+    final_label: the new label for relabel, "" for exclude, else (correct, ambiguous, no decision)
+    the original label. action, reviewer and time are "" for a sample without a decision.
     """
-    rows = []
-    for s in samples.itertuples(index=False):
-        d = final.get(str(s.id))
-        action = d.action if d else ""
-        final_label = s.label
+    missing = [c for c in REQUIRED if c not in samples.columns]
+    if missing:
+        raise LswError(f"cannot export: the sample table lacks column(s) {', '.join(missing)}")
+    decisions = [final.get(str(i)) for i in samples["id"]]
+    finals = []
+    for label, d in zip(samples["label"], decisions, strict=True):
         if d is not None and d.action == "relabel":
-            final_label = d.new_label
+            finals.append(d.new_label)
         elif d is not None and d.action == "exclude":
-            final_label = ""
-        rows.append({"id": s.id, "path": s.path, "original_label": s.label, "final_label": final_label,
-                     "action": action, "reviewer": d.reviewer if d else "", "time": d.ts if d else "",
-                     "alpha": float(s.alpha), "loss": float(s.loss), "predicted_label": s.pred,
-                     "flagged": bool(s.flagged)})
-    df = pd.DataFrame(rows, columns=COLUMNS)
-    for col in ("id", "path", "original_label", "final_label", "action", "reviewer", "time", "predicted_label"):
-        df[col] = df[col].map(lambda v: neutralise(str(v)) if v is not None else "")
+            finals.append("")
+        else:
+            finals.append(label)
+    df = pd.DataFrame({
+        "id": list(samples["id"]),
+        "path": list(samples["path"]),
+        "original_label": list(samples["label"]),
+        "final_label": finals,
+        "action": [d.action if d else "" for d in decisions],
+        "reviewer": [d.reviewer if d else "" for d in decisions],
+        "time": [d.ts if d else "" for d in decisions],
+        "alpha": pd.to_numeric(samples["alpha"], errors="coerce").astype(float).to_numpy(),
+        "loss": pd.to_numeric(samples["loss"], errors="coerce").astype(float).to_numpy(),
+        "predicted_label": list(samples["pred"]),
+        "flagged": samples["flagged"].fillna(False).astype(bool).to_numpy(),
+    }, columns=COLUMNS)
+    for col in TEXT_COLUMNS:
+        df[col] = df[col].map(_text).astype(object)
     return df
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
-    return df.to_csv(index=False).encode("utf-8")
+    """The CSV (UTF-8, header, no index, CRLF rows), every string cell neutralised once more, so a
+    frame that did not come from `export_rows` is safe too."""
+    safe = df.rename(columns=neutralise)
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]):  # text or object: numbers in it stay numbers
+            safe[col] = safe[col].map(neutralise)
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write atomically (temporary file in the same folder, fsync, rename); parents are created."""
+    """Write the CSV to `path` atomically and return it: a temporary file in the same folder,
+    fsync, `os.replace`; the target is never seen half-written and on failure it is untouched and
+    the temporary file is removed. Parent folders are created. An existing file keeps its mode."""
     path = Path(path)
-    atomic_write(path, lambda f: f.write(to_csv_bytes(df)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = to_csv_bytes(df)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o644
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every platform can open a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,22 +1,36 @@
 """The review database: an append-only log of reviewers' decisions, and the runs, in SQLite.
 
-WAL mode, one transaction per decision (`BEGIN IMMEDIATE` ... `COMMIT`), a connection per thread and
-retries on a busy database: a decision acknowledged by `record` survives a SIGKILL right after, and
-several threads or processes may write at once without losing any. Rows are never updated or
-deleted; an "undo" is a new row naming the decision it cancels.
+Guarantees:
+
+- Append-only: decision rows are never updated or deleted. An "undo" is a new row whose `undoes`
+  names the decision it cancels; `final_states` works the effective state out of the log.
+- Durable: every write is its own `BEGIN IMMEDIATE` ... `COMMIT` in WAL mode with
+  `synchronous=FULL`, so a decision that `record` has returned survives a SIGKILL (or a power cut)
+  right after.
+- Concurrent: one connection per thread (and per process: a forked child opens its own), a busy
+  timeout inside SQLite, and on top of it a retry with jittered backoff of the whole transaction
+  when the database is locked, so several threads and processes can write at once without losing
+  a decision. A transaction that failed was rolled back, so a retry never writes twice.
 """
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
 from lsw.errors import LswError
 
 ACTIONS = ("relabel", "correct", "exclude", "ambiguous", "undo")
+MAX_REVIEWER_LEN = 100
+BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per statement
+LOCK_WAIT_S = 30.0  # our retries on top of it, per transaction, before giving up with an LswError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -25,10 +39,21 @@ CREATE TABLE IF NOT EXISTS decisions (
     action TEXT NOT NULL, old_label TEXT, new_label TEXT, alpha REAL, loss REAL, run_id TEXT, undoes INTEGER
 );
 CREATE INDEX IF NOT EXISTS decisions_sample ON decisions (dataset, sample_id, id);
+CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions (dataset, reviewer, id);
+CREATE INDEX IF NOT EXISTS decisions_undoes ON decisions (undoes) WHERE undoes IS NOT NULL;
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, dataset TEXT, config TEXT, run_dir TEXT, created TEXT, status TEXT, message TEXT
 );
 """
+
+# A decision is effective when it is not an undo and no undo row names it.
+_NOT_UNDONE = ("action <> 'undo' AND NOT EXISTS "
+               "(SELECT 1 FROM decisions u WHERE u.undoes = d.id AND u.action = 'undo')")
+_INSERT = ("INSERT INTO decisions (dataset, sample_id, reviewer, ts, action, old_label, new_label, alpha,"
+           " loss, run_id, undoes) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
+_ITEM_KEYS = frozenset({"sample_id", "old_label", "new_label", "alpha", "loss", "run_id", "expected_last_id"})
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,156 +76,317 @@ class Decision:
 
 @dataclass(frozen=True)
 class RecordResult:
-    """The decision written, and `conflict`: someone else's decision on the same sample made after
+    """The decision written, and `conflict`: another reviewer's decision on the same sample made after
     the one the caller had seen (`expected_last_id`), or None."""
 
     decision: Decision
     conflict: Decision | None
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A validated decision, not written yet."""
+
+    sample_id: str
+    action: str
+    old_label: str | None
+    new_label: str | None
+    alpha: float | None
+    loss: float | None
+    run_id: str | None
+    undoes: int | None
+    expected_last_id: int | None
+
+
 def utc_now() -> str:
+    """Now, UTC, ISO-8601 with microseconds and a trailing Z."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def clean_reviewer(reviewer: str | None) -> str:
+    """The reviewer name stripped; LswError when it is empty or longer than 100 characters."""
+    name = (reviewer or "").strip()
+    if not name:
+        raise LswError("a reviewer name is required for every decision: enter your name")
+    if len(name) > MAX_REVIEWER_LEN:
+        raise LswError(f"reviewer name '{name[:20]}…' is {len(name)} characters long: "
+                       f"keep it to {MAX_REVIEWER_LEN}")
+    return name
+
+
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED (and extended codes)
+        return True
+    msg = str(e).lower()
+    return "locked" in msg or "busy" in msg
+
+
+def _opt_float(name: str, value: object, sample_id: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise LswError(f"{name} of {sample_id} must be a number, not {value!r}") from None
+
+
+def _opt_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
 class ReviewStore:
-    """The decisions of every reviewer on every data set (keyed by the source fingerprint)."""
+    """The decisions of every reviewer on every data set (keyed by the source fingerprint).
+
+    Safe to share between threads (each thread gets its own connection) and to open from several
+    processes on the same file.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._conn().executescript(SCHEMA)  # CREATE ... IF NOT EXISTS: safe from several processes
+        self._generation = 0  # bumped by close(): connections of an older generation are reopened
+        try:
+            self._retry(lambda c: c.executescript(SCHEMA))  # IF NOT EXISTS: safe from several processes
+        except sqlite3.DatabaseError as e:
+            raise LswError(f"cannot open the review database {self.path}: {e}") from e
 
+    # -- connections and transactions ------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is not None and local.pid == os.getpid() and local.generation == self._generation:
+            return conn
+        if conn is not None and local.pid == os.getpid():
+            conn.close()
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                               check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = conn
+        except BaseException:
+            conn.close()
+            raise
+        conn.row_factory = sqlite3.Row
+        local.conn, local.pid, local.generation = conn, os.getpid(), self._generation
         return conn
 
-    class _Tx:
-        def __init__(self, store: "ReviewStore") -> None:
-            self.c = store._conn()
+    def _drop_conn(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
 
-        def __enter__(self) -> sqlite3.Connection:
-            for attempt in range(50):
+    def _retry(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """fn(connection), again after a short jittered pause while the database is locked."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        delay = 0.005
+        while True:
+            try:
+                return fn(self._conn())
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e):
+                    raise
+                if time.monotonic() > deadline:
+                    raise LswError(f"the review database {self.path} stayed locked for over "
+                                   f"{LOCK_WAIT_S:.0f} s: another program holds it; try again") from e
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
+
+    def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """fn(connection) inside BEGIN IMMEDIATE ... COMMIT; rolled back on error, retried when locked."""
+
+        def tx(c: sqlite3.Connection) -> T:
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                out = fn(c)
+                c.execute("COMMIT")
+            except BaseException:
                 try:
-                    self.c.execute("BEGIN IMMEDIATE")
-                    return self.c
-                except sqlite3.OperationalError as e:
-                    if "locked" not in str(e) and "busy" not in str(e):
-                        raise
-                    time.sleep(0.02 * (attempt + 1))
-            raise LswError("the review database stayed locked for too long: try again")
+                    if c.in_transaction:
+                        c.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self._drop_conn()  # never reuse a connection stuck in a transaction
+                raise
+            return out
 
-        def __exit__(self, exc_type, exc, tb) -> None:
-            self.c.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return self._retry(tx)
 
-    def _tx(self) -> "ReviewStore._Tx":
-        return ReviewStore._Tx(self)
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        return self._retry(lambda c: c.execute(sql, params).fetchall())
 
-    # -- decisions -----------------------------------------------------------------------------
-    def record(self, dataset: str, sample_id: str, reviewer: str, action: str, *, old_label: str | None = None,
-               new_label: str | None = None, alpha: float | None = None, loss: float | None = None,
-               run_id: str | None = None, expected_last_id: int | None = None, undoes: int | None = None
-               ) -> RecordResult:
-        """Append one decision in its own transaction and return it (with any conflict).
-
-        expected_last_id: the id of the sample's latest log row as the caller saw it (0 = it saw
-        none); None skips the conflict check.
-        """
-        reviewer = (reviewer or "").strip()
-        if not reviewer:
-            raise LswError("a reviewer name is required for every decision")
-        if len(reviewer) > 100:
-            raise LswError(f"reviewer name is {len(reviewer)} characters long: keep it under 100")
+    # -- decisions -------------------------------------------------------------------------------
+    def _validate(self, sample_id: object, action: str, fields: Mapping[str, Any]) -> _Pending:
         if action not in ACTIONS:
             raise LswError(f"unknown review action '{action}': use one of {', '.join(ACTIONS[:-1])}")
+        sid = "" if sample_id is None else str(sample_id)
+        if not sid:
+            raise LswError(f"a sample id is required for a decision ({action})")
+        new_label = _opt_str(fields.get("new_label"))
         if action == "relabel" and not new_label:
-            raise LswError(f"relabel of {sample_id} needs the new label")
-        with self._tx() as c:
-            last = c.execute("SELECT * FROM decisions WHERE dataset=? AND sample_id=? ORDER BY id DESC LIMIT 1",
-                             (dataset, sample_id)).fetchone()
-            cur = c.execute(
-                "INSERT INTO decisions (dataset, sample_id, reviewer, ts, action, old_label, new_label, alpha, loss,"
-                " run_id, undoes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (dataset, sample_id, reviewer, utc_now(), action, old_label, new_label,
-                 None if alpha is None else float(alpha), None if loss is None else float(loss), run_id, undoes))
-            row = c.execute("SELECT * FROM decisions WHERE id=?", (cur.lastrowid,)).fetchone()
-        conflict = None
-        if last is not None and expected_last_id is not None and last["id"] > expected_last_id \
-                and last["reviewer"] != reviewer:
-            conflict = _decision(last)
-        return RecordResult(_decision(row), conflict)
-
-    def record_many(self, dataset: str, items: list[dict], reviewer: str, action: str, **common: object
-                    ) -> list[RecordResult]:
-        """One action on several samples; each item holds sample_id and per-sample fields
-        (old_label, new_label, alpha, loss, expected_last_id). One transaction per decision."""
-        return [self.record(dataset, it["sample_id"], reviewer, action,
-                            **{**common, **{k: v for k, v in it.items() if k != "sample_id"}}) for it in items]
-
-    def undo_last(self, dataset: str, reviewer: str) -> Decision | None:
-        """Cancel `reviewer`'s latest decision not already undone, by appending an undo row."""
-        effective = self._effective(self.decisions(dataset))
-        mine = [d for d in effective if d.reviewer == reviewer.strip()]
-        if not mine:
-            return None
-        target = max(mine, key=lambda d: d.id)
-        return self.record(dataset, target.sample_id, reviewer, "undo", old_label=target.new_label,
-                           new_label=target.old_label, run_id=target.run_id, undoes=target.id).decision
-
-    def decisions(self, dataset: str, sample_id: str | None = None) -> list[Decision]:
-        """The log, oldest first (all samples, or one)."""
-        c = self._conn()
-        if sample_id is None:
-            rows = c.execute("SELECT * FROM decisions WHERE dataset=? ORDER BY id", (dataset,)).fetchall()
-        else:
-            rows = c.execute("SELECT * FROM decisions WHERE dataset=? AND sample_id=? ORDER BY id",
-                             (dataset, sample_id)).fetchall()
-        return [_decision(r) for r in rows]
+            raise LswError(f"relabel of {sid} needs the new label")
+        undoes = fields.get("undoes")
+        if action == "undo" and undoes is None:
+            raise LswError(f"an undo of {sid} must name the decision it cancels: use undo_last")
+        expected = fields.get("expected_last_id")
+        return _Pending(sid, action, _opt_str(fields.get("old_label")), new_label,
+                        _opt_float("alpha", fields.get("alpha"), sid),
+                        _opt_float("loss", fields.get("loss"), sid),
+                        _opt_str(fields.get("run_id")), None if undoes is None else int(undoes),
+                        None if expected is None else int(expected))
 
     @staticmethod
-    def _effective(log: list[Decision]) -> list[Decision]:
-        undone = {d.undoes for d in log if d.action == "undo"}
-        return [d for d in log if d.action != "undo" and d.id not in undone]
+    def _insert(c: sqlite3.Connection, dataset: str, reviewer: str, p: _Pending) -> RecordResult:
+        """Write one validated decision inside the caller's transaction."""
+        if p.action == "undo":
+            target = c.execute("SELECT * FROM decisions WHERE id=? AND dataset=? AND sample_id=?",
+                               (p.undoes, dataset, p.sample_id)).fetchone()
+            if target is None or target["action"] == "undo":
+                raise LswError(f"decision {p.undoes} is not a decision on {p.sample_id} that can be undone")
+            if c.execute("SELECT 1 FROM decisions WHERE undoes=? AND action='undo'", (p.undoes,)).fetchone():
+                raise LswError(f"decision {p.undoes} on {p.sample_id} is already undone")
+        conflict = None
+        if p.expected_last_id is not None:
+            other = c.execute("SELECT * FROM decisions WHERE dataset=? AND sample_id=? AND id>?"
+                              " AND reviewer<>? ORDER BY id DESC LIMIT 1",
+                              (dataset, p.sample_id, p.expected_last_id, reviewer)).fetchone()
+            conflict = None if other is None else _decision(other)
+        ts = utc_now()  # taken under the write lock: ts order follows id order
+        cur = c.execute(_INSERT, (dataset, p.sample_id, reviewer, ts, p.action, p.old_label, p.new_label,
+                                  p.alpha, p.loss, p.run_id, p.undoes))
+        d = Decision(int(cur.lastrowid or 0), dataset, p.sample_id, reviewer, ts, p.action, p.old_label,
+                     p.new_label, p.alpha, p.loss, p.run_id, p.undoes)
+        return RecordResult(d, conflict)
+
+    def record(self, dataset: str, sample_id: str, reviewer: str, action: str, *,
+               old_label: str | None = None, new_label: str | None = None, alpha: float | None = None,
+               loss: float | None = None, run_id: str | None = None, expected_last_id: int | None = None,
+               undoes: int | None = None) -> RecordResult:
+        """Append one decision in its own transaction; when this returns, it is on disk.
+
+        expected_last_id: the id of the sample's latest log row as the caller saw it (0: it saw none);
+        when another reviewer has written a row on this sample since, the decision is still recorded
+        (the later one sets the final label) and `conflict` holds that reviewer's latest decision.
+        None skips the check. A reviewer's own later rows are never a conflict.
+        undoes: only for action "undo" (prefer `undo_last`): the id of the decision to cancel.
+        """
+        name = clean_reviewer(reviewer)
+        fields = dict(old_label=old_label, new_label=new_label, alpha=alpha, loss=loss, run_id=run_id,
+                      expected_last_id=expected_last_id, undoes=undoes)
+        p = self._validate(sample_id, action, fields)
+        return self._write(lambda c: self._insert(c, dataset, name, p))
+
+    def record_many(self, dataset: str, items: list[dict[str, Any]], reviewer: str, action: str,
+                    **common: Any) -> list[RecordResult]:
+        """One action on several samples, all in ONE transaction: either every decision is written or
+        none is (a bad item raises LswError before anything is written).
+
+        items: dicts with sample_id and optionally old_label, new_label, alpha, loss, run_id,
+        expected_last_id; `common` gives defaults for those keys (e.g. run_id, new_label).
+        Results come in the order of `items`.
+        """
+        name = clean_reviewer(reviewer)
+        pending = []
+        if action == "undo":
+            raise LswError("record_many cannot undo: use undo_last")
+        for i, item in enumerate(items):
+            fields = {**common, **item}
+            unknown = set(fields) - _ITEM_KEYS
+            if unknown:
+                raise TypeError(f"record_many item {i}: unknown field(s) {', '.join(sorted(unknown))}")
+            pending.append(self._validate(fields.get("sample_id"), action, fields))
+        if not pending:
+            return []
+        return self._write(lambda c: [self._insert(c, dataset, name, p) for p in pending])
+
+    def undo_last(self, dataset: str, reviewer: str) -> Decision | None:
+        """Cancel `reviewer`'s latest decision that is not already undone, by appending an "undo" row.
+
+        Returns the undo row, or None when the reviewer has nothing left to undo. The sample's previous
+        effective decision (if any) is effective again. Lookup and write share one transaction, so two
+        concurrent undos never cancel the same decision.
+        """
+        name = clean_reviewer(reviewer)
+
+        def tx(c: sqlite3.Connection) -> Decision | None:
+            t = c.execute(f"SELECT * FROM decisions d WHERE dataset=? AND reviewer=? AND {_NOT_UNDONE}"
+                          " ORDER BY id DESC LIMIT 1", (dataset, name)).fetchone()
+            if t is None:
+                return None
+            p = _Pending(t["sample_id"], "undo", t["old_label"], None, t["alpha"], t["loss"], t["run_id"],
+                         t["id"], None)
+            return self._insert(c, dataset, name, p).decision
+
+        return self._write(tx)
+
+    def decisions(self, dataset: str, sample_id: str | None = None) -> list[Decision]:
+        """The log, oldest first (all samples of `dataset`, or one), undo rows included."""
+        if sample_id is None:
+            rows = self._read("SELECT * FROM decisions WHERE dataset=? ORDER BY id", (dataset,))
+        else:
+            rows = self._read("SELECT * FROM decisions WHERE dataset=? AND sample_id=? ORDER BY id",
+                              (dataset, str(sample_id)))
+        return [_decision(r) for r in rows]
 
     def final_states(self, dataset: str) -> dict[str, Decision]:
-        """Per sample id: the latest decision that is not undone (an undo brings back the one before)."""
-        out: dict[str, Decision] = {}
-        for d in self._effective(self.decisions(dataset)):
-            out[d.sample_id] = d
-        return out
+        """Per sample id: its latest effective decision (not an undo, not undone). Undoing a sample's
+        latest decision makes the one before it (if any) effective again; samples whose every decision
+        was undone are absent."""
+        rows = self._read(f"SELECT * FROM decisions d WHERE dataset=? AND {_NOT_UNDONE} ORDER BY id",
+                          (dataset,))
+        return {r["sample_id"]: _decision(r) for r in rows}
 
     def latest_ids(self, dataset: str) -> dict[str, int]:
-        """Per sample id: the id of its latest log row of any kind (for `expected_last_id`)."""
-        rows = self._conn().execute("SELECT sample_id, MAX(id) AS id FROM decisions WHERE dataset=? GROUP BY sample_id",
-                                    (dataset,)).fetchall()
-        return {r["sample_id"]: r["id"] for r in rows}
+        """Per sample id: the id of its latest log row of any kind (pass it as `expected_last_id`)."""
+        rows = self._read("SELECT sample_id, MAX(id) AS id FROM decisions WHERE dataset=? GROUP BY sample_id",
+                          (dataset,))
+        return {r["sample_id"]: int(r["id"]) for r in rows}
 
-    # -- runs ----------------------------------------------------------------------------------
-    def register_run(self, run_id: str, dataset: str, config_json: str, run_dir: str) -> None:
-        with self._tx() as c:
-            c.execute("INSERT OR REPLACE INTO runs (run_id, dataset, config, run_dir, created, status) "
-                      "VALUES (?,?,?,?,?,?)", (run_id, dataset, config_json, run_dir, utc_now(), "created"))
+    # -- runs ------------------------------------------------------------------------------------
+    def register_run(self, run_id: str, dataset: str, config_json: str, run_dir: str | Path) -> None:
+        """Add a run (status "created"); registering it again updates dataset, config and folder and
+        keeps its creation time and status."""
+        if not run_id:
+            raise LswError("a run needs a run id")
+        self._write(lambda c: c.execute(
+            "INSERT INTO runs (run_id, dataset, config, run_dir, created, status) VALUES (?,?,?,?,?,?)"
+            " ON CONFLICT (run_id) DO UPDATE SET dataset=excluded.dataset, config=excluded.config,"
+            " run_dir=excluded.run_dir",
+            (run_id, dataset, config_json, str(run_dir), utc_now(), "created")))
 
     def set_run_status(self, run_id: str, status: str, message: str | None = None) -> None:
-        with self._tx() as c:
-            c.execute("UPDATE runs SET status=?, message=? WHERE run_id=?", (status, message, run_id))
+        """Set a registered run's status (e.g. running, done, failed) and message; LswError if unknown."""
+        n = self._write(lambda c: c.execute("UPDATE runs SET status=?, message=? WHERE run_id=?",
+                                            (status, message, run_id)).rowcount)
+        if n == 0:
+            raise LswError(f"no run '{run_id}' is registered in {self.path}")
 
-    def runs(self, dataset: str | None = None) -> list[dict]:
-        q = "SELECT * FROM runs" + (" WHERE dataset=?" if dataset else "") + " ORDER BY created DESC"
-        return [dict(r) for r in self._conn().execute(q, (dataset,) if dataset else ()).fetchall()]
+    def runs(self, dataset: str | None = None) -> list[dict[str, Any]]:
+        """The runs (of one data set, or all), newest first: dicts with run_id, dataset, config,
+        run_dir, created, status, message."""
+        if dataset is None:
+            rows = self._read("SELECT * FROM runs ORDER BY created DESC, run_id")
+        else:
+            rows = self._read("SELECT * FROM runs WHERE dataset=? ORDER BY created DESC, run_id", (dataset,))
+        return [dict(r) for r in rows]
 
+    # -- lifetime --------------------------------------------------------------------------------
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close this thread's connection; other threads' connections are reopened on their next use
+        (the old ones close when those threads end). The store stays usable."""
+        self._generation += 1
+        self._drop_conn()
+
+    def __enter__(self) -> ReviewStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _decision(r: sqlite3.Row) -> Decision:

@@ -97,3 +97,19 @@ def test_unknown_label_in_the_clean_set(tmp_path):
     (tmp_path / "m.csv").write_text("path,label,trusted\na.png,cat,1\nb.png,dog,0\nc.png,bird,1\n")
     msg = one_line_error(lsw("run", "--data", f"csv:{tmp_path}/m.csv", "--out", str(tmp_path / "r")))
     assert "bird" in msg and "row 4" in msg
+
+
+def test_export_neutralises_formula_cells(tmp_path):
+    from PIL import Image
+
+    for c in ("=cmd", "@dog"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(6):
+            Image.new("L", (8, 8), 30 * i).save(tmp_path / "imgs" / c / f"{i}.png")
+    out = tmp_path / "r"
+    assert lsw("run", "--data", f"folder:{tmp_path}/imgs", "--clean-per-class", "1", "--epochs", "1", "--device",
+               "cpu", "--out", str(out)).returncode == 0
+    assert lsw("export", "--run", str(out), "--out", str(tmp_path / "x.csv")).returncode == 0
+    rows = list(csv.DictReader(open(tmp_path / "x.csv", newline="")))
+    assert {r["given_label"] for r in rows} == {"'=cmd", "'@dog"}
+    assert all(r["id"].startswith("'") for r in rows)
