@@ -26,8 +26,9 @@ def job_panel() -> None:
             if latest is None:
                 st.caption("No run yet: choose the data and press **Start training**.")
             elif latest.summary() is None and latest.checkpoint.exists():
-                st.warning(f"Run {latest.path.name} was interrupted after epoch {latest.epochs()[-1] if latest.epochs() else 0}"
-                           ": press **Resume latest run** to continue it.")
+                done = latest.epochs()[-1] if latest.epochs() else 0
+                st.warning(f"Run {latest.path.name} was interrupted after epoch {done}: "
+                           "press **Resume latest run** to continue it.")
             return
         snap = job.snapshot()
         label = (f"{snap.phase}: epoch {min(snap.epoch + 1, snap.epochs)}/{snap.epochs}, step {snap.step}/{snap.steps}"

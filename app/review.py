@@ -29,8 +29,9 @@ def decide(ctx: dict, items: list[dict], action: str) -> None:
     for r in results:
         if r.conflict is not None:
             c = r.conflict
-            notify(f"{r.decision.sample_id} was changed by {c.reviewer} at {c.ts} ({c.action}"
-                   f"{' to ' + c.new_label if c.new_label else ''}); your decision was recorded after it.", ":material/warning:")
+            change = c.action + (f" to {c.new_label}" if c.new_label else "")
+            notify(f"{r.decision.sample_id} was changed by {c.reviewer} at {c.ts} ({change}); "
+                   "your decision was recorded after it.", ":material/warning:")
     notify(f"{ACTION_LABELS[action]}: {len(results)} sample(s) recorded")
 
 

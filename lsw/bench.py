@@ -42,6 +42,23 @@ def time_steps(step, steps: int, warmup: int, device: torch.device) -> tuple[flo
     return statistics.median(times), peak
 
 
+def make_step(kind: str, model: torch.nn.Module, opt: torch.optim.Optimizer, data: DeviceImages,
+              labels: torch.Tensor, rows: torch.Tensor, clean_rows: torch.Tensor, alpha: torch.Tensor):
+    """One training step of `kind` ("plain" or "lsw") on fixed rows, augmentation included."""
+    device = data.device
+
+    def step() -> None:
+        x, y = data.batch(rows, augment=True), labels[rows]
+        with autocast(device):
+            if kind == "plain":
+                plain_step(model, opt, x, y)
+            else:
+                clean = (data.batch(clean_rows, augment=True), labels[clean_rows])
+                lsw_step(model, opt, x, y, alpha, clean, eta=0.05)
+
+    return step
+
+
 def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, int, int], classes: int,
                device: torch.device, steps: int, warmup: int) -> dict:
     """Plain and LSW step timings for one model and batch size on random uint8 images."""
@@ -60,18 +77,9 @@ def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, 
         if device.type == "cuda":
             model = model.to(memory_format=torch.channels_last)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
-
-        def step() -> None:
-            x, y = data.batch(rows, augment=True), labels[rows]
-            with autocast(device):
-                if kind == "plain":
-                    plain_step(model, opt, x, y)
-                else:
-                    clean = (data.batch(clean_rows, augment=True), labels[clean_rows])
-                    lsw_step(model, opt, x, y, alpha, clean, eta=0.05)
-
+        step = make_step(kind, model, opt, data, labels, rows, clean_rows, alpha)
         out[f"{kind}_s"], out[f"{kind}_mib"] = time_steps(step, steps, warmup, device)
-        del model, opt
+        del model, opt, step
         if device.type == "cuda":
             torch.cuda.empty_cache()
     out["ratio"] = out["lsw_s"] / out["plain_s"]
@@ -80,7 +88,8 @@ def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, 
 
 
 def format_table(rows: list[dict]) -> str:
-    head = f"{'model':<10} {'batch':>5} {'plain ms':>9} {'lsw ms':>9} {'ratio':>6} {'plain MiB':>10} {'lsw MiB':>9} {'mem':>5}"
+    head = (f"{'model':<10} {'batch':>5} {'plain ms':>9} {'lsw ms':>9} {'ratio':>6} {'plain MiB':>10} "
+            f"{'lsw MiB':>9} {'mem':>5}")
     lines = [head, "-" * len(head)]
     for r in rows:
         mem = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
@@ -130,6 +139,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         batch_size=args.audit_batch_size, device=args.device)
         with TqdmProgress() as bar:
             s = run_audit(cfg, args.out, on_progress=bar.update, progress_bars=True)
-        print(f"audit: {s['seconds']:.1f} s (LSW {s['lsw_seconds']:.1f} s, retrain {s.get('retrain_seconds', 0):.1f} s), "
+        print(f"audit: {s['seconds']:.1f} s (LSW {s['lsw_seconds']:.1f} s, "
+              f"retrain {s.get('retrain_seconds', 0):.1f} s), "
               f"AUC {s['auc']:.4f}, F1 {s['f1']:.4f}, retrained test acc {s['retrain_test_acc']}")
     return 0

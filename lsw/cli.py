@@ -24,7 +24,8 @@ DEFAULTS = RunConfig()
 def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=DEFAULTS.data, help="digits | fashion-mnist[:DIR] | cifar10:PATH | "
                    "folder:PATH | csv:PATH (default %(default)s)")
-    p.add_argument("--noise", default=None, help="synthetic noise for evaluation: symmetric:E, asymmetric:E, instance:E")
+    p.add_argument("--noise", default=None,
+                   help="synthetic noise for evaluation: symmetric:E, asymmetric:E, instance:E")
     p.add_argument("--noise-seed", type=int, default=DEFAULTS.noise_seed)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--clean-frac", type=float, default=DEFAULTS.clean_frac,

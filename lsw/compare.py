@@ -40,7 +40,8 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
         from cleanlab.filter import find_label_issues
         from cleanlab.rank import get_label_quality_scores
     except ImportError:
-        raise LswError("the cleanlab method needs the optional package: pip install -r requirements-compare.txt") from None
+        raise LswError("the cleanlab method needs the optional package: "
+                       "pip install -r requirements-compare.txt") from None
     from lsw.retrain import fit
     from lsw.train import predict_proba
 
@@ -53,12 +54,16 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
     for k in range(folds):
         rows = np.concatenate([noisy[fold_of != k], clean])
         started = time.perf_counter()
-        steps = []
+        steps = [0]
+
+        def progress(epoch: int, step: int, n: int, k: int = k, steps: list = steps) -> None:
+            steps[0] += 1
+            if on_progress is not None:
+                on_progress(f"cleanlab fold {k + 1}/{folds}", epoch, config.epochs, step, n)
+
         model = fit(dataclasses.replace(config, retrain_batch_size=config.batch_size), problem, rows, None,
-                    config.epochs, data,
-                    on_progress=lambda e, s, n: (steps.append(1), on_progress and on_progress(
-                        f"cleanlab fold {k + 1}/{folds}", e, config.epochs, s, n)))
-        step_times.append((time.perf_counter() - started) / max(1, len(steps)))
+                    config.epochs, data, on_progress=progress)
+        step_times.append((time.perf_counter() - started) / max(1, steps[0]))
         probs[fold_of == k] = predict_proba(model, data, noisy[fold_of == k])
     labels = problem.labels[noisy]
     scores = get_label_quality_scores(labels, probs)
@@ -88,11 +93,13 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             retrain_acc = None
         else:
             cfg = dataclasses.replace(config, method=m)
-            summary = run_audit(cfg, out / m, problem=problem,
-                                on_progress=on_progress and (lambda p, e, E, s, S, m=m: on_progress(f"{m} {p}", e, E, s, S)))
+            prefixed = None if on_progress is None else (
+                lambda p, e, epochs, s, steps, m=m: on_progress(f"{m} {p}", e, epochs, s, steps))
+            summary = run_audit(cfg, out / m, problem=problem, on_progress=prefixed)
             run = RunDir(out / m)
             score = run.epoch_arrays(run.epochs()[-1])["alpha"]
-            learning = [r["step_seconds"] for r in run.metrics() if r["epoch"] > (cfg.start_epoch if m != "small-loss" else 0)]
+            first = cfg.start_epoch if m != "small-loss" else 0
+            learning = [r["step_seconds"] for r in run.metrics() if r["epoch"] > first]
             step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])
             det = (detection_metrics(is_noisy, score, cfg.threshold) if m == "lsw"
                    else detection_at_count(is_noisy, 1 - score, n_flag))

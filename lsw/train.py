@@ -19,10 +19,10 @@ from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
 from lsw.events import EpochEvent
 from lsw.histograms import epoch_histograms, groups_for
+from lsw.methods import make_method
 from lsw.metrics import accuracy, detection_metrics
 from lsw.models import build_model
 from lsw.prepare import Problem
-from lsw.methods import make_method
 from lsw.reweight import per_sample_loss
 from lsw.rundir import RunDir, atomic_write
 

@@ -5,7 +5,7 @@ import math
 
 import streamlit as st
 
-from app import state, runview
+from app import runview, state
 from app.cards import grid
 from app.review import ACTION_LABELS, decide, show_notices, undo
 
@@ -45,15 +45,15 @@ else:
 f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
 given = f1.multiselect("Given label", ctx["classes"], key="f_given")
 pred = f2.multiselect("Predicted label", ctx["classes"], key="f_pred")
-sort = f3.selectbox("Sort by", ["alpha ↑ (least trusted first)", "alpha ↓", "loss ↓ (worst fit first)",
-                                "probability ↓ (most confident model first)"], key="f_sort")
+SORTS = {"alpha ↑ (least trusted first)": ("alpha", True), "alpha ↓": ("alpha", False),
+         "loss ↓ (worst fit first)": ("loss", False), "probability ↓ (most confident model first)": ("prob", False)}
+sort = f3.selectbox("Sort by", list(SORTS), key="f_sort")
 size = f4.selectbox("Per page", [8, 16, 32, 64], index=1, key="f_size")
 if given:
     view = view[view.label_name.isin(given)]
 if pred:
     view = view[view.pred_name.isin(pred)]
-by, asc = {"alpha ↑": ("alpha", True), "alpha ↓": ("alpha", False), "loss ↓": ("loss", False),
-           "probabil": ("prob", False)}[next(k for k in ("alpha ↑", "alpha ↓", "loss ↓", "probabil") if sort.startswith(k))]
+by, asc = SORTS[sort]
 view = view.sort_values(by, ascending=asc, kind="stable")
 pages = max(1, math.ceil(len(view) / size))
 top = st.columns([1, 3, 2])

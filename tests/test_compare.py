@@ -1,7 +1,6 @@
 """Every method runs end to end on digits and beats random detection, with the stated score direction."""
 import json
 
-import numpy as np
 import pytest
 
 from lsw.compare import run_compare

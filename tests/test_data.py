@@ -84,7 +84,8 @@ def test_folder_modes_and_sizes(tmp_path, cache):
     png(root / "a" / "grey.png", mode="L", value=200)
     png(root / "a" / "rgba.png", mode="RGBA", value=(255, 0, 0, 255))
     Image.new("P", (8, 8)).save(root / "a" / "pal.png")
-    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(root / "b" / "deep.png") if (root / "b").mkdir() is None else None
+    (root / "b").mkdir()
+    Image.fromarray(np.full((8, 8), 65535, np.uint16)).save(root / "b" / "deep.png")
     png(root / "b" / "wide.png", size=(16, 4))
     s = load_source(f"folder:{root}", cache_dir=cache, progress=False)
     assert s.train.images.shape == (5, 3, 8, 8)

@@ -69,7 +69,8 @@ def load_fashion_mnist(directory: str | Path = FASHION_DIR) -> Source:
     parts = {}
     stamps = []
     for split, prefix in (("train", "train"), ("test", "t10k")):
-        img_path, lab_path = _idx_file(root, f"{prefix}-images-idx3-ubyte"), _idx_file(root, f"{prefix}-labels-idx1-ubyte")
+        img_path = _idx_file(root, f"{prefix}-images-idx3-ubyte")
+        lab_path = _idx_file(root, f"{prefix}-labels-idx1-ubyte")
         images, labels = _read_idx(img_path), _read_idx(lab_path)
         if len(images) != len(labels):
             raise LswError(f"{img_path} has {len(images)} images but {lab_path} has {len(labels)} labels")
@@ -81,8 +82,9 @@ def load_fashion_mnist(directory: str | Path = FASHION_DIR) -> Source:
 
 def load_cifar10(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Source:
     """The packed CIFAR-10 file (JPEG bytes + offsets, see shared/data/README.md); decoded once and cached."""
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     path = Path(path)
     if not path.is_file():

@@ -91,7 +91,8 @@ def load_folder(path: str | Path, cache_dir: str | Path | None = None, progress:
             if d.name not in used:
                 skipped.append((d.name + "/", "no usable image: class dropped"))
         if len(used) < 2:
-            raise LswError(f"{root} has usable images in {len(used)} class folder(s): an audit needs at least 2 classes")
+            raise LswError(f"{root} has usable images in {len(used)} class folder(s): "
+                           "an audit needs at least 2 classes")
         label_of = {c: k for k, c in enumerate(used)}
         cached = _pack(stack_images(arrays), np.array([label_of[files[i][0]] for i in ok], dtype=np.int64), used,
                        [names[i] for i in ok], skipped)
@@ -162,7 +163,8 @@ def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progres
         raise LswError(f"{path} lists no images: add rows path,label under the header")
     has_true = "true_label" in columns
     classes = sorted(set(labels) | (set(true_labels) if has_true else set()))
-    only_trusted = set(lab for lab, t in zip(labels, trusted) if t) - set(lab for lab, t in zip(labels, trusted) if not t)
+    in_trusted = {lab for lab, t in zip(labels, trusted) if t}
+    only_trusted = in_trusted - {lab for lab, t in zip(labels, trusted) if not t}
     if any(trusted) and only_trusted and not all(trusted):
         lab = sorted(only_trusted)[0]
         row = next(n for (n, _, _), la, t in zip(files, labels, trusted) if la == lab)
@@ -178,8 +180,8 @@ def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progres
                 present.append(i)
             else:
                 skipped.append((f"row {n}: {p}", "file not found"))
-        arrays, ok, bad = _decode_all([files[i][2] for i in present], [f"row {files[i][0]}: {files[i][1]}" for i in present],
-                                      progress, f"decode {path.name}")
+        names = [f"row {files[i][0]}: {files[i][1]}" for i in present]
+        arrays, ok, bad = _decode_all([files[i][2] for i in present], names, progress, f"decode {path.name}")
         skipped += bad
         keep = [present[i] for i in ok]
         if len(keep) == 0:
