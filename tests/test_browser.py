@@ -109,6 +109,12 @@ def test_end_to_end_in_a_browser(browser, tmp_path):
         page.screenshot(path=str(shots / "1-setup.png"), full_page=True)
         start_run(page, epochs=4)
         page.get_by_text("finished").first.wait_for(timeout=120_000)
+        other = browser.new_page()  # a second tab (new session) sees the same job
+        other.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        other.get_by_text("finished").first.wait_for(timeout=60_000)
+        other.reload()
+        other.get_by_text("finished").first.wait_for(timeout=60_000)
+        other.close()
 
         go(page, "Training monitor")
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
