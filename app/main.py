@@ -22,5 +22,6 @@ nav = st.navigation([
     st.Page(PAGES / "compare.py", title="Compare methods", icon=":material/leaderboard:"),
 ])
 state.registry()
+state.keep_widget_values()
 sidebar()
 nav.run()

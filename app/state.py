@@ -67,6 +67,17 @@ def password_expected() -> str | None:
     return secret or os.environ.get("LSW_PASSWORD") or None
 
 
+KEPT = ("setup_", "f_", "gallery", "map_colour", "export_path", "bulk_", "reviewer", "password")
+
+
+def keep_widget_values() -> None:
+    """Streamlit forgets a widget's value once its page is left; re-storing the values of the
+    form fields keeps what the user entered while they visit other pages."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and key.startswith(KEPT):
+            st.session_state[key] = st.session_state[key]
+
+
 def reviewer() -> str:
     return (st.session_state.get("reviewer") or "").strip()
 

@@ -132,6 +132,15 @@ def test_compare_page_shows_a_comparison(app, tmp_path):
     assert len(app.get("plotly_chart")) == 2
 
 
+def test_setup_values_survive_visiting_other_pages(app):
+    app.number_input(key="setup_epochs").set_value(7).run()
+    app.selectbox(key="setup_noise_type").set_value("instance").run()
+    app.switch_page("../pages/monitor.py").run()
+    app.switch_page("../pages/setup.py").run()
+    assert app.number_input(key="setup_epochs").value == 7
+    assert app.selectbox(key="setup_noise_type").value == "instance"
+
+
 def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):
     app.selectbox(key="setup_kind").set_value("folder").run()
     app.text_input(key="setup_path").set_value(str(tmp_path / "missing")).run()
