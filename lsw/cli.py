@@ -41,6 +41,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
                    "plain | weighted | filtered | filtered-weighted | upper-bound")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

@@ -23,6 +23,7 @@ class RunConfig:
         ("mean_abs", 0.5) gave 0.941, because it keeps pushing alpha once the clean loss is flat.
     alpha_norm: how the meta-gradient is scaled before the step ("first_epoch", "mean_abs", "none").
     threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
+    max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
@@ -51,6 +52,7 @@ class RunConfig:
     seed: int = 0
     device: str = "auto"
     eval_test: bool = True
+    max_samples: int | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

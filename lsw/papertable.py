@@ -71,6 +71,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=125)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-samples", type=int, default=None, help="a seeded subset (reduced-size CPU runs)")
     p.add_argument("--out", required=True)
 
 
@@ -78,7 +79,8 @@ def cmd_paper_table(args: argparse.Namespace) -> int:
     from lsw.progress import TqdmProgress
 
     base = RunConfig(data=args.data, model=args.model, epochs=args.epochs, retrain_epochs=args.retrain_epochs,
-                     retrain=args.retrain, batch_size=args.batch_size, device=args.device, seed=args.seed)
+                     retrain=args.retrain, batch_size=args.batch_size, device=args.device, seed=args.seed,
+                     max_samples=args.max_samples)
     names = None if not args.rows else [r.strip() for r in args.rows.split(",")]
     out = Path(args.out)
     with TqdmProgress() as bar:

@@ -1,6 +1,7 @@
 """From a RunConfig to the problem the trainer solves: source, clean/noisy split, given labels."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
     noise = parse_noise(config.noise)
     if source is None:
         source = load_source(config.data, cache_dir=cache_dir, progress=progress)
+    if config.max_samples is not None and config.max_samples < len(source.train):
+        keep = np.sort(np.random.default_rng(config.seed).permutation(len(source.train))[:config.max_samples])
+        source = dataclasses.replace(source, train=source.train.subset(keep))
     train = source.train
     split = make_split(train.labels, train.num_classes, trusted=train.trusted, clean_frac=config.clean_frac,
                        clean_per_class=config.clean_per_class, seed=config.seed)

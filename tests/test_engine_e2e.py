@@ -91,3 +91,12 @@ def test_nan_loss_stops_with_advice(tmp_path):
     cfg = RunConfig(**FAST, epochs=2, lr=1e6)
     with pytest.raises(LswError, match="lower the learning rate"):
         run_audit(cfg, tmp_path / "run")
+
+
+def test_max_samples_takes_a_seeded_subset():
+    from lsw.prepare import prepare
+
+    p = prepare(RunConfig(**FAST, max_samples=500), progress=False)
+    assert len(p.split.noisy) + len(p.split.clean) == 500
+    q = prepare(RunConfig(**FAST, max_samples=500), progress=False)
+    assert p.source.train.ids == q.source.train.ids
