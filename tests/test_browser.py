@@ -95,17 +95,23 @@ def start_run(page, epochs: int):
     page.get_by_role("button", name="Start training").click()
 
 
+def open_app(browser, port: int, height: int):
+    """A new tab on the app, once the Setup page has rendered."""
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1400, "height": height})
+    page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+    page.get_by_role("heading", name="Setup").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
+    idle(page)
+    return page
+
+
 def test_end_to_end_in_a_browser(browser, tmp_path):
     home, shots, port = tmp_path / "home", shots_dir(tmp_path), free_port()
     home.mkdir()
     server = start_server(home, port)
     try:
-        page = browser.new_page()
-        page.set_viewport_size({"width": 1400, "height": 2200})
-        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-        page.get_by_role("heading", name="Setup").wait_for(timeout=60_000)
-        page.get_by_role("button", name="Start training").wait_for(timeout=60_000)
-        idle(page)
+        page = open_app(browser, port, 2200)
         page.screenshot(path=str(shots / "1-setup.png"), full_page=True)
         start_run(page, epochs=4)
         page.get_by_text("finished").first.wait_for(timeout=120_000)
@@ -157,11 +163,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
     home.mkdir()
     server = start_server(home, port)
     try:
-        page = browser.new_page()
-        page.set_viewport_size({"width": 1400, "height": 1400})
-        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-        page.get_by_role("heading", name="Setup").wait_for(timeout=60_000)
-        idle(page)
+        page = open_app(browser, port, 1400)
         start_run(page, epochs=40)
         deadline = time.time() + 120
         run_dirs = []
@@ -180,9 +182,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
 
     server = start_server(home, port)
     try:
-        page = browser.new_page()
-        page.set_viewport_size({"width": 1400, "height": 1400})
-        page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
+        page = open_app(browser, port, 1400)
         page.get_by_text("was interrupted").first.wait_for(timeout=60_000)
         page.screenshot(path=str(shots / "7-after-kill.png"), full_page=True)
         page.get_by_role("button", name="Resume latest run").click()
