@@ -71,11 +71,15 @@ KEPT = ("setup_", "f_", "gallery", "map_colour", "export_path", "bulk_", "review
 
 
 def keep_widget_values() -> None:
-    """Streamlit forgets a widget's value once its page is left; re-storing the values of the
-    form fields keeps what the user entered while they visit other pages."""
+    """Streamlit forgets a widget's value once its page is left. Keep a shadow copy of the form
+    fields and put a value back only when its widget state is gone, so a rerun never overwrites
+    what the user is typing."""
     for key in list(st.session_state):
         if isinstance(key, str) and key.startswith(KEPT):
-            st.session_state[key] = st.session_state[key]
+            st.session_state["_kept_" + key] = st.session_state[key]
+    for key in list(st.session_state):
+        if isinstance(key, str) and key.startswith("_kept_") and key[6:] not in st.session_state:
+            st.session_state[key[6:]] = st.session_state[key]
 
 
 def reviewer() -> str:

@@ -92,6 +92,7 @@ def start_run(page, epochs: int):
     epochs_box.fill(str(epochs))
     epochs_box.press("Enter")
     idle(page)
+    assert epochs_box.input_value() == str(epochs)
     page.get_by_role("button", name="Start training").click()
 
 
@@ -173,6 +174,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
                 break
             time.sleep(0.3)
         run = RunDir(run_dirs[0])
+        assert run.config()["epochs"] == 40, "the Epochs field was not taken"
         store = ReviewStore(home / "reviews.sqlite")
         acked = store.record(run.config()["fingerprint"], "digits:0", "ann", "exclude").decision.id
     finally:
