@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.review import ACTION_LABELS, decide
+from app.review import ACTION_LABELS, current_label, decide
 from app.thumbs import thumbnail
 from lsw.store import Decision
 
@@ -39,7 +39,7 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
     """One sample. ctx: dataset, run_id, spec, classes, threshold."""
     sid = str(row.id)
     d = final.get(sid)
-    current = d.new_label if d is not None and d.action == "relabel" else row.label_name
+    current = current_label(row.label_name, d)
     with st.container(border=True):
         st.image(thumbnail(ctx["spec"], int(row.row)), width=112)
         st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")

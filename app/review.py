@@ -4,8 +4,14 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
+from lsw.store import Decision
 
 ACTION_LABELS = {"relabel": "Relabel", "correct": "Keep as correct", "exclude": "Exclude", "ambiguous": "Ambiguous"}
+
+
+def current_label(given: str, d: Decision | None) -> str:
+    """The label a sample has now: the latest effective relabel, else the given one."""
+    return d.new_label if d is not None and d.action == "relabel" else given
 
 
 def notify(msg: str, icon: str = ":material/check_circle:") -> None:

@@ -51,36 +51,32 @@ def autocast(device: torch.device):
 
 
 @torch.no_grad()
-def predict_proba(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """float32 (len(index), K) softmax probabilities of rows `index`, eval mode, no augmentation."""
-    model.eval()
+def batched(fn: Callable[[torch.Tensor], torch.Tensor], data: DeviceImages, index: np.ndarray,
+            batch_size: int = 1024) -> torch.Tensor:
+    """fn(normalised images) over rows `index` of `data` in batches, no augmentation, float32, concatenated.
+    The caller puts the model in eval mode."""
     idx = torch.as_tensor(index, device=data.device)
     out = []
     for s in range(0, len(idx), batch_size):
         with autocast(data.device):
-            out.append(torch.softmax(model(data.batch(idx[s:s + batch_size])).float(), 1))
-    return torch.cat(out).cpu().numpy()
+            out.append(fn(data.batch(idx[s:s + batch_size])).float())
+    return torch.cat(out)
 
 
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,
-             batch_size: int = 1024) -> Evaluation:
+def predict_proba(model: torch.nn.Module, data: DeviceImages, index: np.ndarray) -> np.ndarray:
+    """float32 (len(index), K) softmax probabilities of rows `index`, eval mode, no augmentation."""
+    model.eval()
+    return torch.softmax(batched(model, data, index), 1).cpu().numpy()
+
+
+def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray) -> Evaluation:
     """Loss of `labels`, predicted class and its probability for rows `index` of `data`."""
     model.eval()
-    device = data.device
-    idx = torch.as_tensor(index, device=device)
-    y = torch.as_tensor(labels, device=device)
-    losses, preds, probs = [], [], []
-    for s in range(0, len(idx), batch_size):
-        with autocast(device):
-            logits = model(data.batch(idx[s:s + batch_size]))
-        p = torch.softmax(logits.float(), 1)
-        losses.append(per_sample_loss(logits, y[s:s + batch_size]))
-        prob, pred = p.max(1)
-        preds.append(pred)
-        probs.append(prob)
-    cat = lambda xs: torch.cat(xs).cpu().numpy()  # noqa: E731
-    return Evaluation(cat(losses).astype(np.float32), cat(preds).astype(np.int64), cat(probs).astype(np.float32))
+    logits = batched(model, data, index)
+    loss = per_sample_loss(logits, torch.as_tensor(labels, device=logits.device))
+    prob, pred = torch.softmax(logits, 1).max(1)
+    return Evaluation(loss.cpu().numpy().astype(np.float32), pred.cpu().numpy().astype(np.int64),
+                      prob.cpu().numpy().astype(np.float32))
 
 
 class Trainer:
@@ -272,13 +268,7 @@ class Trainer:
         atomic_write(self.run_dir.path / "features.npz",
                      lambda f: np.savez(f, positions=positions, features=feats, epoch=np.int64(self.epoch)))
 
-    @torch.no_grad()
-    def features(self, index: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    def features(self, index: np.ndarray) -> np.ndarray:
         """float32 (len(index), D): penultimate features of rows `index` of the train set."""
         self.model.eval()
-        idx = torch.as_tensor(index, device=self.device)
-        out = []
-        for s in range(0, len(idx), batch_size):
-            with autocast(self.device):
-                out.append(self.model.features(self.data.batch(idx[s:s + batch_size])).float())
-        return torch.cat(out).cpu().numpy()
+        return batched(self.model.features, self.data, index).cpu().numpy()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import runview, state
 from app.cards import grid
-from app.review import ACTION_LABELS, decide, show_notices, undo
+from app.review import ACTION_LABELS, current_label, decide, show_notices, undo
 
 st.title("Review")
 show_notices()
@@ -68,8 +68,7 @@ with st.expander("Apply one action to the selected cards"):
     target = st.selectbox("New label (for relabel)", ctx["classes"], key="bulk_label", disabled=action != "relabel")
     items = []
     for r in selected:
-        d = final.get(str(r.id))
-        items.append(dict(sample_id=str(r.id), old_label=d.new_label if d and d.action == "relabel" else r.label_name,
+        items.append(dict(sample_id=str(r.id), old_label=current_label(r.label_name, final.get(str(r.id))),
                           new_label=target if action == "relabel" else None, alpha=float(r.alpha),
                           loss=float(r.loss), expected_last_id=latest.get(str(r.id), 0)))
     st.button(f"Apply to {len(items)} selected", disabled=not items, on_click=decide, args=(ctx, items, action))

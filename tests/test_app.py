@@ -101,6 +101,25 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     assert (row.action, row.final_label, row.reviewer) == ("relabel", new_label, "ann")
 
 
+def test_bulk_action_and_undo(app):
+    at = run_short_job(app)
+    at.switch_page("../pages/review.py").run()
+    boxes = [c for c in at.checkbox if (c.key or "").startswith("sel-")][:2]
+    for box in boxes:
+        box.check().run()
+    at.selectbox(key="bulk_action").set_value("exclude").run()
+    next(b for b in at.button if b.label == "Apply to 2 selected").click().run()
+    assert not at.exception
+    from app import state
+
+    dataset = state.current_run().config()["fingerprint"]
+    log = state.store().decisions(dataset)
+    assert sorted(d.sample_id for d in log) == sorted(b.key.removeprefix("sel-") for b in boxes)
+    assert {d.action for d in log} == {"exclude"}
+    next(b for b in at.button if b.label == "Undo my last decision").click().run()
+    assert len(state.store().final_states(dataset)) == 1
+
+
 def test_review_requires_a_name_and_the_password(app, monkeypatch):
     at = run_short_job(app)
     at.sidebar.text_input[0].set_value("").run()
