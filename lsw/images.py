@@ -65,4 +65,5 @@ class LabeledImages:
             true_labels=None if self.true_labels is None else self.true_labels[index],
             trusted=None if self.trusted is None else self.trusted[index],
             hflip=self.hflip,
+            skipped=list(self.skipped),
         )

@@ -106,9 +106,9 @@ labels = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_
 def test_manifests_load_or_refuse_cleanly(tmp_path, rows):
     """Any manifest either loads with the labels it states or raises LswError naming the row."""
     import csv
+    import tempfile
 
-    folder = tmp_path / f"m{abs(hash(tuple(rows)))}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # hypothesis replays examples: a fresh folder each time
     with open(folder / "m.csv", "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["path", "label", "trusted"])
