@@ -16,6 +16,7 @@ import torch
 
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.models import build_model
+from lsw.headmeta import lsw_head_step
 from lsw.reweight import lsw_step, plain_step
 from lsw.train import autocast
 
@@ -44,7 +45,7 @@ def time_steps(step, steps: int, warmup: int, device: torch.device) -> tuple[flo
 
 def make_step(kind: str, model: torch.nn.Module, opt: torch.optim.Optimizer, data: DeviceImages,
               labels: torch.Tensor, rows: torch.Tensor, clean_rows: torch.Tensor, alpha: torch.Tensor):
-    """One training step of `kind` ("plain" or "lsw") on fixed rows, augmentation included."""
+    """One training step of `kind` ("plain", "full" or "head" LSW) on fixed rows, augmentation included."""
     device = data.device
 
     def step() -> None:
@@ -54,7 +55,7 @@ def make_step(kind: str, model: torch.nn.Module, opt: torch.optim.Optimizer, dat
                 plain_step(model, opt, x, y)
             else:
                 clean = (data.batch(clean_rows, augment=True), labels[clean_rows])
-                lsw_step(model, opt, x, y, alpha, clean, eta=0.05)
+                (lsw_step if kind == "full" else lsw_head_step)(model, opt, x, y, alpha, clean, eta=0.05)
 
     return step
 
@@ -71,7 +72,7 @@ def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, 
     clean_rows = torch.arange(batch, n, device=device)
     alpha = torch.full((batch,), 0.5, device=device)
     out = {"model": model_name, "batch": batch, "clean_batch": clean_batch}
-    for kind in ("plain", "lsw"):
+    for kind in ("plain", "full", "head"):
         torch.manual_seed(0)
         model = build_model(model_name, shape, classes).to(device)
         if device.type == "cuda":
@@ -82,20 +83,22 @@ def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, 
         del model, opt, step
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    out["ratio"] = out["lsw_s"] / out["plain_s"]
-    out["mem_ratio"] = out["lsw_mib"] / out["plain_mib"] if out["plain_mib"] else None
+    for kind in ("full", "head"):
+        out[f"{kind}_ratio"] = out[f"{kind}_s"] / out["plain_s"]
+        out[f"{kind}_mem"] = out[f"{kind}_mib"] / out["plain_mib"] if out["plain_mib"] else None
     return out
 
 
 def format_table(rows: list[dict]) -> str:
-    head = (f"{'model':<10} {'batch':>5} {'plain ms':>9} {'lsw ms':>9} {'ratio':>6} {'plain MiB':>10} "
-            f"{'lsw MiB':>9} {'mem':>5}")
+    """One line per (model, batch): median ms of the plain, full-LSW and head-LSW steps, time and memory ratios."""
+    head = (f"{'model':<10} {'batch':>5} {'plain ms':>9} {'full ms':>8} {'head ms':>8} {'full x':>7} {'head x':>7} "
+            f"{'plain MiB':>10} {'full mem':>9} {'head mem':>9}")
     lines = [head, "-" * len(head)]
+    num = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
     for r in rows:
-        mem = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
-        memr = "-" if r["mem_ratio"] is None else f"{r['mem_ratio']:.2f}"
-        lines.append(f"{r['model']:<10} {r['batch']:>5} {r['plain_s'] * 1e3:>9.2f} {r['lsw_s'] * 1e3:>9.2f} "
-                     f"{r['ratio']:>6.2f} {mem(r['plain_mib']):>10} {mem(r['lsw_mib']):>9} {memr:>5}")
+        lines.append(f"{r['model']:<10} {r['batch']:>5} {r['plain_s'] * 1e3:>9.2f} {r['full_s'] * 1e3:>8.2f} "
+                     f"{r['head_s'] * 1e3:>8.2f} {r['full_ratio']:>7.2f} {r['head_ratio']:>7.2f} "
+                     f"{num(r['plain_mib'], '.0f'):>10} {num(r['full_mem'], '.2f'):>9} {num(r['head_mem'], '.2f'):>9}")
     return "\n".join(lines)
 
 

@@ -22,6 +22,9 @@ class RunConfig:
         0.969 / 0.968 / 0.966 / 0.962 for 0.5 / 1 / 2 / 4 (first_epoch); per-batch normalisation
         ("mean_abs", 0.5) gave 0.941, because it keeps pushing alpha once the clean loss is flat.
     alpha_norm: how the meta-gradient is scaled before the step ("first_epoch", "mean_abs", "none").
+    meta: which meta-gradient LSW steps with: "full" (Eq. 2 over every parameter, one forward-mode
+        pass; `lsw.reweight`) or "head" (Eq. 2 through the last layer, fused into the real step;
+        `lsw.headmeta`), which costs a plain step plus a no-grad forward of the clean batch.
     threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
     max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
@@ -45,6 +48,7 @@ class RunConfig:
     start_epoch: int = 2
     eta_alpha: float = 1.0
     alpha_norm: str = "first_epoch"
+    meta: str = "full"
     threshold: float = 0.3
     retrain: str = "none"
     retrain_epochs: int = 0

@@ -19,9 +19,11 @@ import torch
 from torch import nn
 
 from lsw.config import RunConfig
+from lsw.headmeta import lsw_head_step
 from lsw.reweight import clean_directional_derivatives, lsw_step, per_sample_loss, plain_step, scale_meta_gradient
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+LSW_STEPS = {"full": lsw_step, "head": lsw_head_step}  # RunConfig.meta -> the LSW step
 
 
 def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -70,7 +72,8 @@ class LSW(Method):
         self.grad_scale_n = 0
 
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
-        res = lsw_step(model, opt, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
+        step = LSW_STEPS[self.config.meta]
+        res = step(model, opt, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
         if res.grad_alpha is not None:
             self.w[pos] -= self.config.eta_alpha * self.scaled(res.grad_alpha, epoch == self.config.start_epoch)
         return res.loss
