@@ -118,6 +118,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit-epochs", type=int, default=30)
     p.add_argument("--audit-retrain-epochs", type=int, default=30)
     p.add_argument("--audit-batch-size", type=int, default=512)
+    p.add_argument("--audit-meta", default="full", choices=["full", "head"], help="LSW meta-gradient of the audit")
     p.add_argument("--out", default="runs/bench-audit")
 
 
@@ -139,7 +140,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
         cfg = RunConfig(data=f"cifar10:{args.cifar}", noise="instance:0.4", clean_frac=0.1, model=args.audit_model,
                         epochs=args.audit_epochs, retrain_epochs=args.audit_retrain_epochs, retrain="filtered",
-                        batch_size=args.audit_batch_size, device=args.device)
+                        batch_size=args.audit_batch_size, retrain_batch_size=args.audit_batch_size,
+                        meta=args.audit_meta, device=args.device)
         with TqdmProgress() as bar:
             s = run_audit(cfg, args.out, on_progress=bar.update, progress_bars=True)
         print(f"audit: {s['seconds']:.1f} s (LSW {s['lsw_seconds']:.1f} s, "

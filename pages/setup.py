@@ -58,6 +58,11 @@ with right:
     start_epoch = c2.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch, key="setup_start")
     threshold = c1.slider("Flag threshold (alpha below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
     retrain_epochs = c2.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
+    meta = st.selectbox("Meta-gradient", ["full", "head"], key="setup_meta",
+                        format_func={"full": "full: every layer (the paper's Eq. 2)",
+                                     "head": "head: last layer only, fused into the step (faster)"}.get,
+                        help="head costs a plain step plus a forward pass of the clean batch; full adds a "
+                             "clean backward and a forward-mode pass. See the README's Performance section.")
     st.info(f"Runs on **{resolve_device('auto')}**")
 
 spec = kind if kind in builtins else f"{kind}:{ss.setup_path.strip()}"
@@ -65,7 +70,7 @@ config = RunConfig(data=spec, noise=None if noise_type == "none" else f"{noise_t
                    noise_seed=int(noise_seed), clean_frac=float(clean_frac),
                    clean_per_class=None if clean_per_class is None else int(clean_per_class), model=model,
                    epochs=int(epochs), batch_size=int(batch), lr=float(lr), start_epoch=int(start_epoch),
-                   threshold=float(threshold), retrain_epochs=int(retrain_epochs))
+                   threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta)
 
 job = state.registry().current()
 active = job is not None and job.snapshot().active

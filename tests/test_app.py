@@ -71,6 +71,17 @@ def test_short_job_produces_histograms_and_pages(app):
         assert not at.exception, page
 
 
+def test_head_meta_gradient_is_chosen_on_setup_and_runs(app):
+    app.selectbox(key="setup_meta").set_value("head").run()
+    at = run_short_job(app, epochs=3)
+    from app import state
+
+    job = state.registry().current()
+    assert job.config.meta == "head"
+    assert json.loads((Path(job.snapshot().run_dir) / "config.json").read_text())["meta"] == "head"
+    assert not at.exception
+
+
 def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     at = run_short_job(app)
     at.switch_page("../pages/review.py").run()

@@ -33,6 +33,13 @@ def test_digits_audit_detects_noise(tmp_path):
     json.dumps(run.metrics())
 
 
+def test_digits_audit_with_the_head_meta_gradient(tmp_path):
+    # Measured: AUC 0.975, F1 0.92, test acc 0.972 (python -m lsw run --data digits --noise symmetric:0.3
+    # --clean-per-class 10 --epochs 10 --meta head --device cpu); same bars as the full meta-gradient.
+    s = run_audit(RunConfig(**FAST, epochs=10, meta="head"), tmp_path / "run")
+    assert s["auc"] >= 0.93 and s["f1"] >= 0.8 and s["test_acc"] >= 0.93, s
+
+
 def test_resume_continues_from_checkpoint(tmp_path):
     cfg = RunConfig(**FAST, epochs=4)
     cancel = threading.Event()
