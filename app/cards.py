@@ -1,6 +1,8 @@
 """Gallery cards: the image, given and predicted labels, alpha, loss, why it is shown, review state, actions."""
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import streamlit as st
 
@@ -12,10 +14,11 @@ BADGES = {"relabel": ":blue-background[relabelled", "correct": ":green-backgroun
           "exclude": ":red-background[excluded", "ambiguous": ":orange-background[ambiguous"}
 
 
-def reason(row: pd.Series, threshold: float) -> str:
+def reason(row: pd.Series, threshold: float, score: str = "alpha") -> str:
+    """Why the sample is in a gallery; `score` names the run's flag score (see `lsw.scoring`)."""
     known = "is_noisy" in row.index
-    if row.alpha < threshold:
-        why = f"flagged: alpha {row.alpha:.2f} < {threshold}"
+    if row.flagged:
+        why = f"flagged: {score} {row.score:.2f} < {threshold}"
         if row.pred == row.label:
             why += " though the model agrees with the label"
         return why
@@ -36,14 +39,15 @@ def state_line(d: Decision | None) -> str:
 
 
 def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str, int]) -> None:
-    """One sample. ctx: dataset, run_id, spec, classes, threshold."""
+    """One sample. ctx: dataset, run_id, spec, classes, threshold, score."""
     sid = str(row.id)
     d = final.get(sid)
     current = current_label(row.label_name, d)
     with st.container(border=True):
         st.image(thumbnail(ctx["spec"], int(row.row)), width=112)
         st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")
-        st.caption(f"alpha {row.alpha:.3f} · loss {row.loss:.2f}  \n{reason(row, ctx['threshold'])}  \n`{sid}`")
+        st.caption(f"alpha {row.alpha:.3f} · trust {math.exp(-row.loss):.3f} · "
+                   f"loss {row.loss:.2f}  \n{reason(row, ctx['threshold'], ctx['score'])}  \n`{sid}`")
         st.markdown(state_line(d))
         item = dict(sample_id=sid, old_label=current, alpha=float(row.alpha), loss=float(row.loss),
                     expected_last_id=latest.get(sid, 0))

@@ -7,6 +7,7 @@ import streamlit as st
 from app import state
 from lsw.rundir import RunDir
 from lsw.samples import sample_table
+from lsw.scoring import run_score
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -20,7 +21,7 @@ def load(run: RunDir | None) -> tuple[pd.DataFrame, dict] | None:
         return None
     cfg = run.config()
     ctx = dict(dataset=cfg["fingerprint"], run_id=run.path.name, spec=cfg["data"], classes=list(cfg["classes"]),
-               threshold=cfg["threshold"], epoch=run.epochs()[-1])
+               threshold=cfg["threshold"], score=run_score(cfg), epoch=run.epochs()[-1])
     return _table(str(run.path), ctx["epoch"]), ctx
 
 

@@ -42,8 +42,8 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
 
     trainer = Trainer(config, problem, run, on_event=on_event, on_progress=lsw_progress, cancel=cancel)
     trainer.run(resume=resume)
-    alpha = trainer.alpha()
-    summary = summarize(config, problem, run, alpha, str(trainer.device))
+    alpha, score = trainer.alpha(), trainer.score()
+    summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
     if config.retrain_epochs > 0:
         def retrain_progress(epoch: int, step: int, steps: int) -> None:
@@ -51,7 +51,7 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
                 on_progress("retrain", epoch, config.retrain_epochs, step, steps)
 
         setting = "filtered" if config.retrain == "none" else config.retrain
-        result = retrain(config, problem, alpha, setting, on_progress=retrain_progress, cancel=cancel)
+        result = retrain(config, problem, alpha, setting, on_progress=retrain_progress, cancel=cancel, keep_by=score)
         summary.update(retrain_test_acc=result.test_acc, retrain_setting=setting, retrain_n_train=result.n_train,
                        retrain_seconds=round(result.seconds, 3))
     np.save(run.path / "alpha.npy", run.stack("alpha"))
@@ -61,12 +61,13 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
     return summary
 
 
-def summarize(config: RunConfig, problem: Problem, run: RunDir, alpha: np.ndarray, device: str) -> dict:
-    """The summary.json keys the issue asks for; detection figures are None without true labels."""
+def summarize(config: RunConfig, problem: Problem, run: RunDir, score: np.ndarray, device: str) -> dict:
+    """The summary.json keys the issue asks for; detection figures (by the flag `score`) are None
+    without true labels."""
     last = run.metrics()[-1]
     det = {"auc": None, "f1": None, "fdr": None, "recall": None}
     if problem.is_noisy is not None:
-        d = detection_metrics(problem.is_noisy, alpha, config.threshold)
+        d = detection_metrics(problem.is_noisy, score, config.threshold)
         det = {k: d[k] for k in det}
     return {
         **det,
@@ -75,7 +76,9 @@ def summarize(config: RunConfig, problem: Problem, run: RunDir, alpha: np.ndarra
         "noise_rate": problem.noise_rate,
         "n_noisy": int(len(problem.split.noisy)),
         "n_clean": int(len(problem.split.clean)),
-        "n_flagged": int((alpha < config.threshold).sum()),
+        "n_flagged": int((score < config.threshold).sum()),
+        "score": config.score,
+        "threshold": config.threshold,
         "epochs": config.epochs,
         "device": device,
         "data": config.data,

@@ -15,8 +15,8 @@ import time
 import torch
 
 from lsw.device_data import DeviceImages, resolve_device
-from lsw.models import build_model
 from lsw.headmeta import lsw_head_step
+from lsw.models import build_model
 from lsw.reweight import lsw_step, plain_step
 from lsw.train import autocast
 

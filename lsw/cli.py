@@ -38,6 +38,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     for name in ("lr", "momentum", "weight_decay", "eta_alpha", "threshold"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
     p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
+    p.add_argument("--score", default=DEFAULTS.score, choices=["trust", "alpha"],
+                   help="what flags a sample: trust (the LSW model's probability of the given label) or alpha")
     p.add_argument("--meta", default=DEFAULTS.meta, choices=["full", "head"],
                    help="LSW meta-gradient: full (every parameter) or head (last layer, fused; default %(default)s)")
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "

@@ -25,7 +25,9 @@ class RunConfig:
     meta: which meta-gradient LSW steps with: "full" (Eq. 2 over every parameter, one forward-mode
         pass; `lsw.reweight`) or "head" (Eq. 2 through the last layer, fused into the real step;
         `lsw.headmeta`), which costs a plain step plus a no-grad forward of the clean batch.
-    threshold: samples with alpha >= threshold are kept as clean; below it they are flagged.
+    score: what flags a sample, "trust" (the LSW model's probability of the given label) or "alpha"
+        (the paper's rule); see `lsw.scoring` for why trust is the default.
+    threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
     max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
@@ -49,6 +51,7 @@ class RunConfig:
     eta_alpha: float = 1.0
     alpha_norm: str = "first_epoch"
     meta: str = "full"
+    score: str = "trust"
     threshold: float = 0.3
     retrain: str = "none"
     retrain_epochs: int = 0

@@ -4,13 +4,15 @@ from __future__ import annotations
 import pandas as pd
 
 from lsw.rundir import RunDir
+from lsw.scoring import flag_score, run_score
 
 
 def sample_table(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
     """The noisy set D^n at `epoch` (default: the last finished one).
 
     Columns: row (index in the train set), id, label (given, int), label_name, alpha (higher =
-    trusted), loss, pred, pred_name, prob, flagged (alpha < threshold), and when true labels are
+    trusted), loss, pred, pred_name, prob, score (the flag score of the run's `score` rule, see
+    `lsw.scoring`), flagged (score < threshold), and when true labels are
     known true_label and is_noisy. Sorted by D^n order. Empty frame when no epoch has finished.
     """
     s = run.samples()
@@ -33,7 +35,8 @@ def sample_table(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
         "pred_name": [classes[k] for k in arrays["pred"]],
         "prob": arrays["prob"],
     })
-    df["flagged"] = df["alpha"] < cfg["threshold"]
+    df["score"] = flag_score(run_score(cfg), arrays["alpha"], arrays["loss"])
+    df["flagged"] = df["score"] < cfg["threshold"]
     if "true_labels" in s:
         true = s["true_labels"][noisy]
         df["true_label"] = true

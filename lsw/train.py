@@ -25,6 +25,7 @@ from lsw.models import build_model
 from lsw.prepare import Problem
 from lsw.reweight import per_sample_loss
 from lsw.rundir import RunDir, atomic_write
+from lsw.scoring import flag_score
 
 
 class Cancelled(Exception):
@@ -122,6 +123,12 @@ class Trainer:
     def alpha(self) -> np.ndarray:
         """float32 (n_noisy,), the current sample weights (the method's trust score), higher = trusted."""
         return np.asarray(self.method.scores(self.last_loss), dtype=np.float32)
+
+    def score(self, alpha: np.ndarray | None = None) -> np.ndarray:
+        """float32 (n_noisy,), the score that flags samples: `config.score` for LSW (see `lsw.scoring`),
+        the method's own score for its peers. `alpha` defaults to `self.alpha()`."""
+        alpha = self.alpha() if alpha is None else alpha
+        return flag_score(self.config.score, alpha, self.last_loss) if self.config.method == "lsw" else alpha
 
     @property
     def steps_per_epoch(self) -> int:
@@ -238,17 +245,18 @@ class Trainer:
             test_ev = evaluate(self.model, self.test, np.arange(len(test)), test.labels)
             test_acc = accuracy(test_ev.pred, test.labels)
         alpha = self.alpha()
+        score = self.score(alpha)
         is_noisy = p.is_noisy
         detection = None
         if is_noisy is not None:
-            d = detection_metrics(is_noisy, alpha, cfg.threshold)
+            d = detection_metrics(is_noisy, score, cfg.threshold)
             detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
         event = EpochEvent(
             epoch=self.epoch, epochs=cfg.epochs, alpha=alpha, loss=ev.loss, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy_idx]), test_acc=test_acc,
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=self.elapsed,
             lr=self.optimizer.param_groups[0]["lr"], step_seconds=self.step_seconds)
-        hist = epoch_histograms(alpha, ev.loss, groups_for(alpha, cfg.threshold, is_noisy))
+        hist = epoch_histograms(alpha, ev.loss, groups_for(score, cfg.threshold, is_noisy))
         self.run_dir.write_epoch(self.epoch, event.scalars(), hist, alpha=alpha, loss=ev.loss, pred=ev.pred,
                                  prob=ev.prob)
         self.write_features()

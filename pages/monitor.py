@@ -6,6 +6,7 @@ import streamlit as st
 from app import state
 from app.charts import curves, histogram
 from app.progress import job_panel
+from lsw.scoring import run_score
 
 st.title("Training monitor")
 st.caption("Each epoch: how the sample weights alpha and the losses are distributed. With known true labels "
@@ -36,8 +37,11 @@ def charts() -> None:
         epoch = st.slider("Epoch shown", 1, last["epoch"], last["epoch"], key="monitor_epoch")
     record = next(r for r in records if r["epoch"] == epoch)
     left, right = st.columns(2)
-    left.plotly_chart(histogram(record, "alpha", cfg["threshold"]), width="stretch", key="hist_alpha")
-    right.plotly_chart(histogram(record, "loss"), width="stretch", key="hist_loss")
+    by_alpha = run_score(cfg) == "alpha"  # the flag line sits on the histogram of the score that flags
+    left.plotly_chart(histogram(record, "alpha", cfg["threshold"] if by_alpha else None), width="stretch",
+                      key="hist_alpha")
+    right.plotly_chart(histogram(record, "loss", None if by_alpha else cfg["threshold"]), width="stretch",
+                       key="hist_loss")
     left, right = st.columns(2)
     if last.get("auc") is not None:
         left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),

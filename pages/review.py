@@ -19,7 +19,8 @@ thr = ctx["threshold"]
 
 m = st.columns(4)
 m[0].metric("Samples audited", f"{len(df):,}")
-m[1].metric("Flagged (alpha < %.2f)" % thr, f"{int(df.flagged.sum()):,}")
+m[1].metric(f"Flagged ({ctx['score']} < {thr:.2f})", f"{int(df.flagged.sum()):,}",
+            help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")
 m[2].metric("Reviewed", f"{sum(1 for s in df.id if str(s) in final):,}")
 m[3].metric("Shown from epoch", ctx["epoch"])
 ok, why = state.may_review()
@@ -27,9 +28,9 @@ if not ok:
     st.warning(why)
 
 GALLERIES = {
-    "flagged": "Flagged: every sample under the threshold, lowest alpha first",
-    "noisy-high": "Noisy but high weight: the model disagrees with the label (or it is known wrong), yet alpha is high",
-    "clean-low": "Clean but low weight: the model agrees with the label (or it is known right), yet alpha is low",
+    "flagged": "Flagged: every sample whose score is under the threshold",
+    "noisy-high": "Noisy but kept: the model disagrees with the label (or it is known wrong), yet it is not flagged",
+    "clean-low": "Clean but flagged: the model agrees with the label (or it is known right), yet it is flagged",
 }
 gallery = st.radio("Gallery", list(GALLERIES), format_func=GALLERIES.get, key="gallery")
 agrees = df.pred == df.label
@@ -45,7 +46,7 @@ else:
 f1, f2, f3, f4 = st.columns([2, 2, 2, 1])
 given = f1.multiselect("Given label", ctx["classes"], key="f_given")
 pred = f2.multiselect("Predicted label", ctx["classes"], key="f_pred")
-SORTS = {"alpha ↑ (least trusted first)": ("alpha", True), "alpha ↓": ("alpha", False),
+SORTS = {"score ↑ (least trusted first)": ("score", True), "alpha ↑": ("alpha", True), "alpha ↓": ("alpha", False),
          "loss ↓ (worst fit first)": ("loss", False), "probability ↓ (most confident model first)": ("prob", False)}
 sort = f3.selectbox("Sort by", list(SORTS), key="f_sort")
 size = f4.selectbox("Per page", [8, 16, 32, 64], index=1, key="f_size")

@@ -10,6 +10,7 @@ from lsw.data import builtin_sources
 from lsw.device_data import resolve_device
 from lsw.errors import LswError
 from lsw.models import MODELS
+from lsw.scoring import SCORES
 
 st.title("Setup")
 st.write("Point the audit at a labeled image set and a few samples you trust. LSW learns a weight "
@@ -56,13 +57,17 @@ with right:
     batch = c2.number_input("Batch size", 8, 4096, defaults.batch_size, key="setup_batch")
     lr = c1.number_input("Learning rate", 1e-5, 5.0, defaults.lr, format="%.4f", key="setup_lr")
     start_epoch = c2.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch, key="setup_start")
-    threshold = c1.slider("Flag threshold (alpha below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
+    threshold = c1.slider("Flag threshold (score below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
     retrain_epochs = c2.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
     meta = st.selectbox("Meta-gradient", ["full", "head"], key="setup_meta",
                         format_func={"full": "full: every layer (the paper's Eq. 2)",
                                      "head": "head: last layer only, fused into the step (faster)"}.get,
                         help="head costs a plain step plus a forward pass of the clean batch; full adds a "
                              "clean backward and a forward-mode pass. See the README's Performance section.")
+    score = st.selectbox("Flag samples by", list(SCORES), key="setup_score",
+                         format_func={"trust": "trust: the LSW model's probability of the given label",
+                                      "alpha": "alpha: the learned weight (the paper's rule)"}.get,
+                         help="trust separates wrong labels better in our measurements (README, Results).")
     st.info(f"Runs on **{resolve_device('auto')}**")
 
 spec = kind if kind in builtins else f"{kind}:{ss.setup_path.strip()}"
@@ -70,7 +75,8 @@ config = RunConfig(data=spec, noise=None if noise_type == "none" else f"{noise_t
                    noise_seed=int(noise_seed), clean_frac=float(clean_frac),
                    clean_per_class=None if clean_per_class is None else int(clean_per_class), model=model,
                    epochs=int(epochs), batch_size=int(batch), lr=float(lr), start_epoch=int(start_epoch),
-                   threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta)
+                   threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta,
+                   score=score)
 
 job = state.registry().current()
 active = job is not None and job.snapshot().active

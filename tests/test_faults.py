@@ -71,7 +71,7 @@ def test_out_of_memory_says_what_to_do(tmp_path, monkeypatch):
     def oom(*a, **k):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(methods, "lsw_step", oom)
+    monkeypatch.setitem(methods.LSW_STEPS, "full", oom)
     from lsw.audit import run_audit
 
     with pytest.raises(LswError, match="out of GPU memory at batch size 128: try a smaller batch size"):
