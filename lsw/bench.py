@@ -14,6 +14,7 @@ import time
 
 import torch
 
+from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.headmeta import lsw_head_step
 from lsw.models import build_model
@@ -118,7 +119,8 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit-epochs", type=int, default=30)
     p.add_argument("--audit-retrain-epochs", type=int, default=30)
     p.add_argument("--audit-batch-size", type=int, default=512)
-    p.add_argument("--audit-meta", default="full", choices=["full", "head"], help="LSW meta-gradient of the audit")
+    p.add_argument("--audit-meta", default=RunConfig.meta, choices=["full", "head"],
+                   help="LSW meta-gradient of the audit (default %(default)s)")
     p.add_argument("--out", default="runs/bench-audit")
 
 
@@ -135,7 +137,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(format_table(rows))
     if args.audit:
         from lsw.audit import run_audit
-        from lsw.config import RunConfig
         from lsw.progress import TqdmProgress
 
         cfg = RunConfig(data=f"cifar10:{args.cifar}", noise="instance:0.4", clean_frac=0.1, model=args.audit_model,

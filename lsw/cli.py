@@ -41,7 +41,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--score", default=DEFAULTS.score, choices=["trust", "alpha"],
                    help="what flags a sample: trust (the LSW model's probability of the given label) or alpha")
     p.add_argument("--meta", default=DEFAULTS.meta, choices=["full", "head"],
-                   help="LSW meta-gradient: full (every parameter) or head (last layer, fused; default %(default)s)")
+                   help="LSW meta-gradient: head (last layer, fused) or full (every parameter); default %(default)s")
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
                    "plain | weighted | filtered | filtered-weighted | upper-bound")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")

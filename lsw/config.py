@@ -22,9 +22,12 @@ class RunConfig:
         0.969 / 0.968 / 0.966 / 0.962 for 0.5 / 1 / 2 / 4 (first_epoch); per-batch normalisation
         ("mean_abs", 0.5) gave 0.941, because it keeps pushing alpha once the clean loss is flat.
     alpha_norm: how the meta-gradient is scaled before the step ("first_epoch", "mean_abs", "none").
-    meta: which meta-gradient LSW steps with: "full" (Eq. 2 over every parameter, one forward-mode
-        pass; `lsw.reweight`) or "head" (Eq. 2 through the last layer, fused into the real step;
-        `lsw.headmeta`), which costs a plain step plus a no-grad forward of the clean batch.
+    meta: which meta-gradient LSW steps with: "head" (default; Eq. 2 through the last layer, fused
+        into the real step, `lsw.headmeta`), which costs a plain step plus a no-grad forward of the
+        clean batch, or "full" (Eq. 2 over every parameter, one forward-mode pass, `lsw.reweight`).
+        Why head: flagged by trust, it detects as well as full (AUC 0.9729 / 0.9727 on Fashion-MNIST
+        6k instance 0.4; 0.9997 / 0.9993 on digits symmetric 0.3) at 2.4x to 2.8x less time per
+        epoch on the CPU. Its alpha alone is weaker (0.84 / 0.90 on that Fashion-MNIST run).
     score: what flags a sample, "trust" (the LSW model's probability of the given label) or "alpha"
         (the paper's rule); see `lsw.scoring` for why trust is the default.
     threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
@@ -50,7 +53,7 @@ class RunConfig:
     start_epoch: int = 2
     eta_alpha: float = 1.0
     alpha_norm: str = "first_epoch"
-    meta: str = "full"
+    meta: str = "head"
     score: str = "trust"
     threshold: float = 0.3
     retrain: str = "none"

@@ -51,7 +51,8 @@ def markdown(table: dict) -> str:
     f = lambda v: "-" if v is None else f"{v:.2f}"  # noqa: E731
     c = table["config"]
     lines = [f"Data `{c['data']}`, model `{c['model']}`, {c['epochs']} LSW + {c['retrain_epochs']} retraining epochs "
-             f"({c['retrain']}), batch {c['batch_size']}, device {table['device']}.", "",
+             f"({c['retrain']}), batch {c['batch_size']}, meta-gradient {c.get('meta', 'full')}, flagged by "
+             f"{c.get('score', 'alpha')} < {c['threshold']}, device {table['device']}.", "",
              "| setting | F1 ours / paper / target | AUC ours / paper / target | accuracy ours / paper / target | s |",
              "|---|---|---|---|---|"]
     for r in table["rows"]:
@@ -71,6 +72,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=125)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--meta", default=RunConfig.meta, choices=["full", "head"], help="LSW meta-gradient")
+    p.add_argument("--score", default=RunConfig.score, choices=["trust", "alpha"], help="what flags a sample")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset (reduced-size CPU runs)")
     p.add_argument("--out", required=True)
 
@@ -80,6 +83,7 @@ def cmd_paper_table(args: argparse.Namespace) -> int:
 
     base = RunConfig(data=args.data, model=args.model, epochs=args.epochs, retrain_epochs=args.retrain_epochs,
                      retrain=args.retrain, batch_size=args.batch_size, device=args.device, seed=args.seed,
+                     meta=args.meta, score=args.score,
                      max_samples=args.max_samples)
     names = None if not args.rows else [r.strip() for r in args.rows.split(",")]
     out = Path(args.out)

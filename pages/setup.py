@@ -23,6 +23,8 @@ ss.setdefault("setup_kind", builtins[0])
 ss.setdefault("setup_path", "")
 ss.setdefault("setup_noise_type", "symmetric")
 ss.setdefault("setup_noise_rate", 0.3)
+ss.setdefault("setup_meta", defaults.meta)
+ss.setdefault("setup_score", defaults.score)
 
 left, right = st.columns(2)
 with left:

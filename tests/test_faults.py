@@ -72,6 +72,7 @@ def test_out_of_memory_says_what_to_do(tmp_path, monkeypatch):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setitem(methods.LSW_STEPS, "full", oom)
+    monkeypatch.setitem(methods.LSW_STEPS, "head", oom)
     from lsw.audit import run_audit
 
     with pytest.raises(LswError, match="out of GPU memory at batch size 128: try a smaller batch size"):
