@@ -49,12 +49,16 @@ if result["status"] == "failed":
 sub = df.iloc[positions].reset_index(drop=True)
 sub["x"], sub["y"] = result["xy"][:, 0], result["xy"][:, 1]
 sub["state"] = np.where(sub.flagged, "flagged", "kept")
-colour = st.radio("Colour by", ["alpha", "flag", "given class", "predicted class"], horizontal=True, key="map_colour")
-column = {"alpha": "alpha", "flag": "state", "given class": "label_name", "predicted class": "pred_name"}[colour]
+COLOURS = {"alpha": "alpha", "flag score": "score", "flag": "state", "given class": "label_name",
+           "predicted class": "pred_name"}
+colour = st.radio("Colour by", list(COLOURS), horizontal=True, key="map_colour")
+column = COLOURS[colour]
 fig = px.scatter(sub, x="x", y="y", color=column, hover_name="id",
-                 hover_data={"label_name": True, "pred_name": True, "alpha": ":.3f", "x": False, "y": False},
-                 color_continuous_scale="RdYlGn", range_color=(0, 1) if column == "alpha" else None,
-                 labels={"alpha": "alpha (higher = trusted)", "label_name": "given", "pred_name": "predicted"},
+                 hover_data={"label_name": True, "pred_name": True, "alpha": ":.3f", "score": ":.3f", "x": False,
+                             "y": False},
+                 color_continuous_scale="RdYlGn", range_color=(0, 1) if column in ("alpha", "score") else None,
+                 labels={"alpha": "alpha (higher = trusted)", "score": f"{ctx['score']} (higher = trusted)",
+                         "label_name": "given", "pred_name": "predicted"},
                  height=620)
 fig.update_traces(marker=dict(size=5))
 fig.update_layout(dragmode="lasso", margin=dict(t=30, b=10, l=10, r=10))

@@ -80,6 +80,16 @@ def test_head_meta_gradient_is_chosen_on_setup_and_runs(app):
     assert job.config.meta == "head"
     assert json.loads((Path(job.snapshot().run_dir) / "config.json").read_text())["meta"] == "head"
     assert not at.exception
+    # the embedding map can be coloured by the run's flag score (trust by default)
+    at.switch_page("../pages/embedding.py").run()
+    deadline = time.time() + 120
+    while not at.get("plotly_chart") and time.time() < deadline:
+        time.sleep(1)
+        at.run()
+    at.radio(key="map_colour").set_value("flag score").run()
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["coloraxis"]["colorbar"]["title"]["text"] == "trust (higher = trusted)"
 
 
 def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
