@@ -1,8 +1,6 @@
 """Gallery cards: the image, given and predicted labels, alpha, loss, why it is shown, review state, actions."""
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
@@ -46,7 +44,7 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
     with st.container(border=True):
         st.image(thumbnail(ctx["spec"], int(row.row)), width=112)
         st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")
-        st.caption(f"alpha {row.alpha:.3f} · trust {math.exp(-row.loss):.3f} · "
+        st.caption(f"alpha {row.alpha:.3f} · trust {row.trust:.3f} · "
                    f"loss {row.loss:.2f}  \n{reason(row, ctx['threshold'], ctx['score'])}  \n`{sid}`")
         st.markdown(state_line(d))
         item = dict(sample_id=sid, old_label=current, alpha=float(row.alpha), loss=float(row.loss),

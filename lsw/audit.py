@@ -42,7 +42,8 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
 
     trainer = Trainer(config, problem, run, on_event=on_event, on_progress=lsw_progress, cancel=cancel)
     trainer.run(resume=resume)
-    alpha, score = trainer.alpha(), trainer.score()
+    alpha = trainer.alpha()
+    score = trainer.score(alpha)
     summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
     if config.retrain_epochs > 0:

@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from lsw.config import RunConfig
+from lsw.config import METAS, RunConfig
 from lsw.device_data import DeviceImages, resolve_device
-from lsw.headmeta import lsw_head_step
+from lsw.methods import LSW_STEPS
 from lsw.models import build_model
-from lsw.reweight import lsw_step, plain_step
+from lsw.reweight import plain_step
 from lsw.train import autocast
 
 
@@ -56,7 +56,7 @@ def make_step(kind: str, model: torch.nn.Module, opt: torch.optim.Optimizer, dat
                 plain_step(model, opt, x, y)
             else:
                 clean = (data.batch(clean_rows, augment=True), labels[clean_rows])
-                (lsw_step if kind == "full" else lsw_head_step)(model, opt, x, y, alpha, clean, eta=0.05)
+                LSW_STEPS[kind](model, opt, x, y, alpha, clean, eta=0.05)
 
     return step
 
@@ -119,7 +119,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--audit-epochs", type=int, default=30)
     p.add_argument("--audit-retrain-epochs", type=int, default=30)
     p.add_argument("--audit-batch-size", type=int, default=512)
-    p.add_argument("--audit-meta", default=RunConfig.meta, choices=["full", "head"],
+    p.add_argument("--audit-meta", default=RunConfig.meta, choices=METAS,
                    help="LSW meta-gradient of the audit (default %(default)s)")
     p.add_argument("--out", default="runs/bench-audit")
 

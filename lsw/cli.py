@@ -15,8 +15,9 @@ import sys
 import traceback
 from pathlib import Path
 
-from lsw.config import RunConfig
+from lsw.config import METAS, RunConfig
 from lsw.errors import LswError
+from lsw.scoring import SCORES
 
 DEFAULTS = RunConfig()
 
@@ -38,9 +39,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     for name in ("lr", "momentum", "weight_decay", "eta_alpha", "threshold"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
     p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
-    p.add_argument("--score", default=DEFAULTS.score, choices=["trust", "alpha"],
+    p.add_argument("--score", default=DEFAULTS.score, choices=SCORES,
                    help="what flags a sample: trust (the LSW model's probability of the given label) or alpha")
-    p.add_argument("--meta", default=DEFAULTS.meta, choices=["full", "head"],
+    p.add_argument("--meta", default=DEFAULTS.meta, choices=METAS,
                    help="LSW meta-gradient: head (last layer, fused) or full (every parameter); default %(default)s")
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
                    "plain | weighted | filtered | filtered-weighted | upper-bound")

@@ -25,7 +25,7 @@ from lsw.histograms import epoch_histograms, groups_for
 from lsw.metrics import detection_at_count, detection_metrics, flag_metrics
 from lsw.prepare import Problem, prepare
 from lsw.rundir import RunDir, write_json
-from lsw.scoring import flag_score
+from lsw.scoring import flag_score, run_score
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
 
@@ -99,7 +99,7 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             summary = run_audit(cfg, out / m, problem=problem, on_progress=prefixed)
             run = RunDir(out / m)
             arrays = run.epoch_arrays(run.epochs()[-1])
-            score = flag_score(cfg.score, arrays["alpha"], arrays["loss"]) if m == "lsw" else arrays["alpha"]
+            score = flag_score(run_score(cfg.to_dict()), arrays["alpha"], arrays["loss"])
             first = cfg.start_epoch if m != "small-loss" else 0
             learning = [r["step_seconds"] for r in run.metrics() if r["epoch"] > first]
             step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])

@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
+
 
 @dataclass
 class RunConfig:

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lsw.reweight import StepResult, batch_stats_only, per_sample_loss, upcast, weighted_loss
+from lsw.reweight import StepResult, apply_grads, batch_stats_only, per_sample_loss, upcast, weighted_loss
 
 
 def error_vectors(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -78,23 +78,19 @@ def lsw_head_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.T
                   alpha: torch.Tensor, clean: tuple[torch.Tensor, torch.Tensor] | None, eta: float) -> StepResult:
     """`lsw.reweight.lsw_step` with the head-restricted meta-gradient: same real step, same contract.
 
-    `model` must expose `features(x)` and `head` (every `lsw.models` classifier does).
+    `model` must expose `features(x)` and a last layer named `head` (every `lsw.models` classifier does).
     """
     model.train()
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = {k: p for k, p in model.named_parameters() if p.requires_grad}
     h = model.features(x)
     logits = model.head(h)
     loss = weighted_loss(per_sample_loss(logits, y), alpha)
-    grads = torch.autograd.grad(loss, params)
+    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
     grad_alpha = clean_loss = None
     if clean is not None:
-        by_param = {id(p): g for p, g in zip(params, grads)}
         head = model.head
-        head_grads = (by_param[id(head.weight)], None if head.bias is None else by_param[id(head.bias)])
+        head_grads = (grads["head.weight"], None if head.bias is None else grads["head.bias"])
         grad_alpha, clean_loss = head_meta_gradient(head, head_grads, h.detach(), logits.detach(), y, alpha,
                                                     clean_features(model, clean[0]), clean[1], eta)
-    for p, g in zip(params, grads):
-        p.grad = g
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    apply_grads(optimizer, params, grads)
     return StepResult(loss.detach(), grad_alpha, clean_loss)

@@ -20,21 +20,21 @@ from torch import nn
 
 from lsw.config import RunConfig
 from lsw.headmeta import lsw_head_step
-from lsw.reweight import clean_directional_derivatives, lsw_step, per_sample_loss, plain_step, scale_meta_gradient
+from lsw.reweight import (
+    apply_grads,
+    clean_directional_derivatives,
+    lsw_step,
+    per_sample_loss,
+    plain_step,
+    scale_meta_gradient,
+)
 
 Batch = tuple[torch.Tensor, torch.Tensor]
-LSW_STEPS = {"full": lsw_step, "head": lsw_head_step}  # RunConfig.meta -> the LSW step
+LSW_STEPS = {"head": lsw_head_step, "full": lsw_step}  # RunConfig.meta (config.METAS) -> the LSW step
 
 
 def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: p for k, p in model.named_parameters() if p.requires_grad}
-
-
-def _apply(optimizer: torch.optim.Optimizer, params: dict[str, torch.Tensor], grads: dict[str, torch.Tensor]) -> None:
-    for k, p in params.items():
-        p.grad = grads[k]
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
 
 
 class Method:
@@ -135,7 +135,7 @@ class MWNet(Method):
         self.last[pos] = v
         loss = (v * losses).sum() / len(v)
         grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-        _apply(opt, params, grads)
+        apply_grads(opt, params, grads)
         return loss.detach()
 
     def scores(self, eval_loss):
@@ -176,7 +176,7 @@ class L2RW(Method):
         self.visits[pos] += 1
         loss = (w.detach() * losses).sum()
         grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-        _apply(opt, params, grads)
+        apply_grads(opt, params, grads)
         return loss.detach()
 
     def scores(self, eval_loss):

@@ -14,9 +14,10 @@ from pathlib import Path
 import torch
 
 from lsw.audit import run_audit
-from lsw.config import RunConfig
+from lsw.config import METAS, RunConfig
 from lsw.device_data import resolve_device
 from lsw.rundir import write_json
+from lsw.scoring import SCORES
 
 # (name, noise, clean per class or None for 10%, paper F1, paper accuracy, paper AUC, target F1, target acc, target AUC)
 ROWS = [
@@ -72,8 +73,8 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=125)
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--meta", default=RunConfig.meta, choices=["full", "head"], help="LSW meta-gradient")
-    p.add_argument("--score", default=RunConfig.score, choices=["trust", "alpha"], help="what flags a sample")
+    p.add_argument("--meta", default=RunConfig.meta, choices=METAS, help="LSW meta-gradient")
+    p.add_argument("--score", default=RunConfig.score, choices=SCORES, help="what flags a sample")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset (reduced-size CPU runs)")
     p.add_argument("--out", required=True)
 

@@ -153,6 +153,15 @@ class StepResult:
     clean_loss: torch.Tensor | None
 
 
+def apply_grads(optimizer: torch.optim.Optimizer, params: dict[str, torch.Tensor],
+                grads: dict[str, torch.Tensor]) -> None:
+    """Take one optimiser step with `grads` (same keys as `params`) as the parameters' gradients."""
+    for k, p in params.items():
+        p.grad = grads[k]
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+
+
 def lsw_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -174,10 +183,7 @@ def lsw_step(
     grad_alpha = clean_loss = None
     if clean is not None:
         grad_alpha, clean_loss = alpha_meta_gradient(model, params, grads, x, y, alpha, clean[0], clean[1], eta)
-    for k, p in params.items():
-        p.grad = grads[k]
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
+    apply_grads(optimizer, params, grads)
     return StepResult(loss.detach(), grad_alpha, clean_loss)
 
 

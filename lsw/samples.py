@@ -11,7 +11,7 @@ def sample_table(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
     """The noisy set D^n at `epoch` (default: the last finished one).
 
     Columns: row (index in the train set), id, label (given, int), label_name, alpha (higher =
-    trusted), loss, pred, pred_name, prob, score (the flag score of the run's `score` rule, see
+    trusted), loss, pred, pred_name, prob, trust, score (the flag score of the run's `score` rule, see
     `lsw.scoring`), flagged (score < threshold), and when true labels are
     known true_label and is_noisy. Sorted by D^n order. Empty frame when no epoch has finished.
     """
@@ -35,6 +35,7 @@ def sample_table(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
         "pred_name": [classes[k] for k in arrays["pred"]],
         "prob": arrays["prob"],
     })
+    df["trust"] = flag_score("trust", arrays["alpha"], arrays["loss"])
     df["score"] = flag_score(run_score(cfg), arrays["alpha"], arrays["loss"])
     df["flagged"] = df["score"] < cfg["threshold"]
     if "true_labels" in s:

@@ -25,7 +25,7 @@ from lsw.models import build_model
 from lsw.prepare import Problem
 from lsw.reweight import per_sample_loss
 from lsw.rundir import RunDir, atomic_write
-from lsw.scoring import flag_score
+from lsw.scoring import flag_score, run_score
 
 
 class Cancelled(Exception):
@@ -128,7 +128,7 @@ class Trainer:
         """float32 (n_noisy,), the score that flags samples: `config.score` for LSW (see `lsw.scoring`),
         the method's own score for its peers. `alpha` defaults to `self.alpha()`."""
         alpha = self.alpha() if alpha is None else alpha
-        return flag_score(self.config.score, alpha, self.last_loss) if self.config.method == "lsw" else alpha
+        return flag_score(run_score(self.config.to_dict()), alpha, self.last_loss)
 
     @property
     def steps_per_epoch(self) -> int:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from app import state
 from app.progress import job_panel
-from lsw.config import RunConfig
+from lsw.config import METAS, RunConfig
 from lsw.data import builtin_sources
 from lsw.device_data import resolve_device
 from lsw.errors import LswError
@@ -61,7 +61,7 @@ with right:
     start_epoch = c2.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch, key="setup_start")
     threshold = c1.slider("Flag threshold (score below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
     retrain_epochs = c2.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
-    meta = st.selectbox("Meta-gradient", ["full", "head"], key="setup_meta",
+    meta = st.selectbox("Meta-gradient", list(METAS), key="setup_meta",
                         format_func={"full": "full: every layer (the paper's Eq. 2)",
                                      "head": "head: last layer only, fused into the step (faster)"}.get,
                         help="head costs a plain step plus a forward pass of the clean batch; full adds a "
@@ -102,6 +102,7 @@ resumable = latest is not None and latest.checkpoint.exists() and latest.summary
 if b3.button("Resume latest run", disabled=not resumable, width="stretch",
              help=f"Continue {latest.path.name} from its last epoch" if resumable else "No interrupted run"):
     try:
+        from lsw.config import METAS
         from lsw.config import RunConfig as RC
 
         state.registry().start(RC.from_dict(latest.config()), resume_dir=latest.path)
