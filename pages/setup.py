@@ -14,7 +14,8 @@ from lsw.scoring import SCORES
 
 st.title("Setup")
 st.write("Point the audit at a labeled image set and a few samples you trust. LSW learns a weight "
-         "**alpha** per sample (higher alpha = trusted); samples under the threshold are flagged for review.")
+         "**alpha** per sample (higher alpha = trusted); samples whose flag score (trust by default) is under the "
+         "threshold are flagged for review.")
 
 defaults = RunConfig()
 builtins = builtin_sources()
