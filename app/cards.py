@@ -50,10 +50,12 @@ def card(row: pd.Series, ctx: dict, final: dict[str, Decision], latest: dict[str
         item = dict(sample_id=sid, old_label=current, alpha=float(row.alpha), loss=float(row.loss),
                     expected_last_id=latest.get(sid, 0))
         classes = ctx["classes"]
-        new = st.selectbox("New label", classes, index=classes.index(row.pred_name), key=f"new-{sid}",
+        # The model's guess is offered as the new label only while the model is learning (lsw.health).
+        guess = classes.index(row.pred_name) if ctx["learning"] else None
+        new = st.selectbox("New label", classes, index=guess, key=f"new-{sid}", placeholder="choose the label",
                            label_visibility="collapsed")
         c1, c2 = st.columns(2)
-        c1.button("Relabel", key=f"relabel-{sid}", width="stretch", on_click=decide,
+        c1.button("Relabel", key=f"relabel-{sid}", width="stretch", on_click=decide, disabled=new is None,
                   args=(ctx, [{**item, "new_label": new}], "relabel"))
         c2.button("Correct", key=f"correct-{sid}", width="stretch", on_click=decide, args=(ctx, [item], "correct"),
                   help=ACTION_LABELS["correct"])

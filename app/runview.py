@@ -20,8 +20,10 @@ def load(run: RunDir | None) -> tuple[pd.DataFrame, dict] | None:
     if run is None or not run.exists() or not run.epochs():
         return None
     cfg = run.config()
+    health = run.metrics()[-1].get("health")
     ctx = dict(dataset=cfg["fingerprint"], run_id=run.path.name, spec=cfg["data"], classes=list(cfg["classes"]),
-               threshold=cfg["threshold"], score=run_score(cfg), epoch=run.epochs()[-1])
+               threshold=cfg["threshold"], score=run_score(cfg), epoch=run.epochs()[-1], health=health,
+               learning=health is None or health["ok"])
     return _table(str(run.path), ctx["epoch"]), ctx
 
 

@@ -1,7 +1,7 @@
 """A run's folder on disk: what the trainer writes and what the CLI export and the dashboard read.
 
     config.json        the RunConfig plus source name, fingerprint, device
-    samples.npz        noisy/clean row indices, ids, given and true labels, class names
+    samples.npz        noisy/clean/val row indices, ids, given and true labels, class names
     epochs/NNNN.npz    per epoch over D^n: alpha, loss, pred, prob (float32 / int64)
     metrics.jsonl      per epoch: the scalars of EpochEvent and pre-binned histograms
     checkpoint.pt      model, optimiser, w, random states, epoch (written atomically every epoch)

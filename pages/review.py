@@ -7,11 +7,13 @@ import streamlit as st
 
 from app import runview, state
 from app.cards import grid
+from app.health import health_banner
 from app.review import ACTION_LABELS, current_label, decide, show_notices, undo
 
 st.title("Review")
 show_notices()
 df, ctx = runview.require()
+health_banner({"health": ctx["health"]})
 store = state.store()
 final = store.final_states(ctx["dataset"])
 latest = store.latest_ids(ctx["dataset"])
