@@ -93,7 +93,8 @@ def results_table(s: dict) -> str:
             ("noisy / clean / val", f"{s['n_noisy']} / {s['n_clean']} / {s.get('n_val', 0)}"),
             ("flagged", s.get("n_flagged")),
             ("AUC", s["auc"]), ("F1", s["f1"]), ("FDR", s["fdr"]), ("recall", s["recall"]),
-            ("val acc (LSW model)", s.get("val_acc")), ("test acc (LSW model)", s["test_acc"]), ("test acc (retrained)", s["retrain_test_acc"]),
+            ("val acc (LSW model)", s.get("val_acc")),
+            ("test acc (LSW model)", s["test_acc"]), ("test acc (retrained)", s["retrain_test_acc"]),
             ("epochs", s["epochs"]), ("seconds", s["seconds"]), ("device", s["device"])]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {fmt(v)}" for k, v in rows)
