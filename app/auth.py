@@ -87,9 +87,10 @@ def cookie_name() -> str:
 def cookie_token() -> str | None:
     """The session token the browser sent when the page connected."""
     try:
-        return st.context.cookies.get(cookie_name())
+        token = st.context.cookies.get(cookie_name())
     except Exception:  # noqa: BLE001 - no request context (e.g. a bare script run)
         return None
+    return token if isinstance(token, str) else None
 
 
 def mode() -> str:
