@@ -23,6 +23,7 @@ import os
 
 import streamlit as st
 
+from lsw.errors import LswError
 from lsw.home import lsw_home
 from lsw.users import SESSION_SECONDS, Sessions, SignInThrottle, UserStore
 
@@ -93,8 +94,19 @@ def cookie_token() -> str | None:
     return token if isinstance(token, str) else None
 
 
+def accounts_problem() -> str | None:
+    """Why the accounts file cannot be read (it is then treated as locked: fail closed), else None."""
+    try:
+        users().names()
+    except LswError as e:
+        return str(e)
+    return None
+
+
 def mode() -> str:
     """"accounts", "open" or "locked" (see the module docstring)."""
+    if accounts_problem():
+        return "locked"
     if users().exists():
         return "accounts"
     if served_locally() and not legacy_password_set():
@@ -103,6 +115,9 @@ def mode() -> str:
 
 
 def locked_message() -> str:
+    problem = accounts_problem()
+    if problem:
+        return f"Review and export are off: {problem}."
     if not served_locally():
         where = server_address() or "every network interface"
         return (f"This server is reachable from other hosts (it listens on {where}), so review and export are off "
@@ -209,7 +224,8 @@ def sidebar_block() -> None:
         st.text_input("Reviewer name", key="reviewer", help="Recorded with every decision you make.")
         return
     if m == "locked":
-        st.caption(":material/lock: Review and export are off: no reviewer accounts yet.")
+        why = "the accounts file cannot be read" if accounts_problem() else "no reviewer accounts yet"
+        st.caption(f":material/lock: Review and export are off: {why}.")
         return
     name = signed_in()
     if name is None:

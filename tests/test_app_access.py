@@ -214,3 +214,12 @@ def test_export_name_stays_in_the_exports_folder(home, address, tmp_path):
     next(b for b in at.button if b.label == "Write CSV").click().run()
     assert "Not written" in at.error[0].value
     assert (home / "exports" / "mine.csv").read_text() == "not an export\n"
+
+
+def test_an_unreadable_accounts_file_keeps_review_off(home, address):
+    (home / "users.json").write_text("{not json")
+    at = start(REVIEW)
+    assert any("cannot read the accounts file" in w.value for w in at.warning)
+    assert not [t for t in at.sidebar.text_input if t.label == "Reviewer name"]
+    click_first(at, "correct-")
+    assert decisions(home) == []
