@@ -1,16 +1,14 @@
-"""The sidebar on every page: reviewer, password, which run is shown, and the job's status."""
+"""The sidebar on every page: reviewer (or sign-in), which run is shown, and the job's status."""
 from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import auth, state
 
 
 def sidebar() -> None:
     with st.sidebar:
-        st.text_input("Reviewer name", key="reviewer", help="Recorded with every decision you make.")
-        if state.password_expected():
-            st.text_input("Review password", key="password", type="password")
+        auth.sidebar_block()
         runs = state.run_list()
         job = state.registry().current()
         if runs and (job is None or not job.snapshot().active):

@@ -5,11 +5,11 @@ server process: every tab and every refresh sees the same job).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import streamlit as st
 
+from lsw import home
 from lsw.data import Source, load_source
 from lsw.job import JobRegistry, set_training_threads
 from lsw.rundir import RunDir
@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def lsw_home() -> Path:
-    """$LSW_HOME, default <repo>/.lsw: runs/, reviews.sqlite, exports/."""
-    return Path(os.environ.get("LSW_HOME") or ROOT / ".lsw")
+    """$LSW_HOME, default <repo>/.lsw: runs/, reviews.sqlite, users.json, exports/ (lsw.home)."""
+    return home.lsw_home()
 
 
 @st.cache_resource
@@ -58,16 +58,7 @@ def run_list() -> list[Path]:
     return sorted((p for p in root.iterdir() if (p / "config.json").exists()), key=lambda p: p.name, reverse=True)
 
 
-def password_expected() -> str | None:
-    """The password from Streamlit secrets (key `password`) or $LSW_PASSWORD; None when none is set."""
-    try:
-        secret = st.secrets.get("password")
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        secret = None
-    return secret or os.environ.get("LSW_PASSWORD") or None
-
-
-KEPT = ("setup_", "f_", "gallery", "map_colour", "export_path", "bulk_", "reviewer", "password")
+KEPT = ("setup_", "f_", "gallery", "map_colour", "export_name", "bulk_", "reviewer")
 
 
 def keep_widget_values() -> None:
@@ -83,15 +74,14 @@ def keep_widget_values() -> None:
 
 
 def reviewer() -> str:
-    return (st.session_state.get("reviewer") or "").strip()
+    """The name decisions are recorded under (the signed-in reviewer's when accounts exist): app.auth."""
+    from app import auth
+
+    return auth.reviewer()
 
 
 def may_review() -> tuple[bool, str]:
-    """Whether review actions and export are allowed now, and why not."""
-    from lsw.access import check_password
+    """Whether review actions and export are allowed now, and why not: app.auth."""
+    from app import auth
 
-    if not reviewer():
-        return False, "Enter your reviewer name in the sidebar to record decisions."
-    if not check_password(st.session_state.get("password"), password_expected()):
-        return False, "Enter the review password in the sidebar."
-    return True, ""
+    return auth.may_review()

@@ -161,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="LSW step vs plain step side by side; --audit for a whole CIFAR-10 audit")
     add_bench_args(p)
     p.set_defaults(func=cmd_bench)
+    from lsw.users import add_users_args, cmd_users
+
+    p = sub.add_parser("users", help="reviewer accounts of the dashboard ($LSW_HOME/users.json): add, remove, list")
+    add_users_args(p)
+    p.set_defaults(func=cmd_users)
     return parser
 
 

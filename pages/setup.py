@@ -89,7 +89,9 @@ if b1.button("Start training", type="primary", disabled=active, width="stretch")
         if kind in ("folder", "csv") and not ss.setup_path.strip():
             raise LswError(f"enter the path of the {kind} to audit")
         from lsw.prepare import prepare
+        from lsw.roots import check_spec, data_roots
 
+        check_spec(spec, data_roots())  # the dashboard opens data only under $LSW_DATA_ROOTS
         prepare(config, source=state.source(spec), progress=False)  # checks the data and split up front
         state.registry().start(config)
         st.rerun()
