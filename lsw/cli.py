@@ -28,6 +28,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", default=None,
                    help="synthetic noise for evaluation: symmetric:E, asymmetric:E, instance:E")
     p.add_argument("--noise-seed", type=int, default=DEFAULTS.noise_seed)
+    p.add_argument("--labels", default=None, help="PATH.npz:KEY, given labels from a file (the source's own "
+                   "labels become the truth), e.g. ../shared/data/cifar10n-random1.npz:random_label1")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--clean-frac", type=float, default=DEFAULTS.clean_frac,
                    help="fraction of each class drawn as the clean set D^c (default %(default)s)")
