@@ -34,7 +34,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--clean-frac", type=float, default=DEFAULTS.clean_frac,
                    help="fraction of each class drawn as the clean set D^c (default %(default)s)")
     g.add_argument("--clean-per-class", type=int, default=None, help="N clean samples per class instead")
-    p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | tinynet")
+    p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | smallcnn | tinynet")
     for name in ("epochs", "batch_size", "clean_batch_size", "start_epoch", "retrain_epochs", "retrain_batch_size",
                  "seed"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(DEFAULTS, name))

@@ -23,6 +23,7 @@ class EpochEvent:
     val_acc, val_loss: accuracy and mean loss on the validation set (held out of the trusted set), or None
         when the trusted set was too small to hold one out.
     health: `lsw.health.Health.to_dict()`, whether the model is learning after this epoch.
+    alpha_learned: whether this epoch learned the weights (see `lsw.train.Trainer.learning_alpha`).
     """
 
     epoch: int
@@ -41,6 +42,7 @@ class EpochEvent:
     val_acc: float | None = None
     val_loss: float | None = None
     health: dict | None = None
+    alpha_learned: bool = False
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""
@@ -56,6 +58,7 @@ class EpochEvent:
             "val_acc": self.val_acc,
             "val_loss": self.val_loss,
             "health": self.health,
+            "alpha_learned": self.alpha_learned,
         }
         d.update(self.detection or {})
         return d

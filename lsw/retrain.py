@@ -73,7 +73,7 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     device = data.device
     train = problem.source.train
     torch.manual_seed(config.seed + 1)
-    model = build_model(config.model, train.shape, train.num_classes).to(device)
+    model = build_model(config.model, train.shape, train.num_classes, str(device)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,

@@ -54,9 +54,9 @@ with left:
 with right:
     st.subheader("Training")
     model = st.selectbox("Model", ["auto", *MODELS], key="setup_model",
-                         help="auto: tinynet for small grey images, fastcnn otherwise.")
+                         help="auto: tinynet for small grey images, else fastcnn on a GPU and smallcnn on a CPU.")
     c1, c2 = st.columns(2)
-    epochs = c1.number_input("Epochs", 1, 500, 10, key="setup_epochs")
+    epochs = c1.number_input("Epochs", 1, 500, defaults.epochs, key="setup_epochs")
     batch = c2.number_input("Batch size", 8, 4096, defaults.batch_size, key="setup_batch")
     lr = c1.number_input("Learning rate", 1e-5, 5.0, defaults.lr, format="%.4f", key="setup_lr")
     start_epoch = c2.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch, key="setup_start")
