@@ -11,7 +11,8 @@ class EpochEvent:
     """The state of a run after one epoch. Arrays are over the noisy set D^n, in its order.
 
     epoch: epochs completed (1-based). epochs: total planned.
-    alpha: float32 (n,), sample weights in [0, 1]; higher alpha = trusted.
+    method_score: float32 (n,), the method's own per-sample score in [0, 1] (alpha for LSW, see
+        `lsw.scoring.score_name`); higher = trusted.
     loss: float32 (n,), per-sample cross-entropy of the given label (eval mode, no augmentation).
     pred, prob: int64 / float32 (n,), predicted class and its softmax probability.
     train_acc: accuracy on D^n against the given labels. test_acc: on the test split, or None.
@@ -24,7 +25,7 @@ class EpochEvent:
 
     epoch: int
     epochs: int
-    alpha: np.ndarray
+    method_score: np.ndarray
     loss: np.ndarray
     pred: np.ndarray
     prob: np.ndarray

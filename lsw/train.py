@@ -25,7 +25,7 @@ from lsw.models import build_model
 from lsw.prepare import Problem
 from lsw.reweight import per_sample_loss
 from lsw.rundir import RunDir, atomic_write
-from lsw.scoring import flag_score, run_score
+from lsw.scoring import flag_score, run_score, score_name
 
 
 class Cancelled(Exception):
@@ -84,13 +84,16 @@ class Trainer:
     """Trains a model with LSW on `problem` and writes the run to `run_dir`.
 
     Usage: `Trainer(config, problem, run_dir).run()`; `run(resume=True)` continues from the last
-    checkpoint in `run_dir`. The weights are `alpha()` over D^n (split order), higher = trusted.
+    checkpoint in `run_dir`. The method's per-sample score is `method_score()` over D^n (split order),
+    higher = trusted: alpha for LSW, the peers' own scores for them.
+    `wall_before`: wall seconds the run had taken before this process (restored from the checkpoint);
+    `started`: `time.perf_counter()` when this process began on the run (default: now).
     """
 
     def __init__(self, config: RunConfig, problem: Problem, run_dir: str | RunDir,
                  on_event: Callable[[EpochEvent], None] | None = None,
                  on_progress: Callable[[int, int, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> None:
+                 cancel: threading.Event | None = None, started: float | None = None) -> None:
         self.config = config
         self.problem = problem
         self.run_dir = run_dir if isinstance(run_dir, RunDir) else RunDir(run_dir)
@@ -116,19 +119,25 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(config.seed)
         self.epoch = 0
         self.elapsed = 0.0
+        self.wall_before = 0.0
+        self.started = time.perf_counter() if started is None else started
         self.events: list[EpochEvent] = []
         self.step_seconds = 0.0
 
     # -- state ---------------------------------------------------------------------------------
-    def alpha(self) -> np.ndarray:
-        """float32 (n_noisy,), the current sample weights (the method's trust score), higher = trusted."""
+    def method_score(self) -> np.ndarray:
+        """float32 (n_noisy,), the method's own per-sample score (LSW: alpha), higher = trusted."""
         return np.asarray(self.method.scores(self.last_loss), dtype=np.float32)
 
-    def score(self, alpha: np.ndarray | None = None) -> np.ndarray:
+    def score(self, method_score: np.ndarray | None = None) -> np.ndarray:
         """float32 (n_noisy,), the score that flags samples: `config.score` for LSW (see `lsw.scoring`),
-        the method's own score for its peers. `alpha` defaults to `self.alpha()`."""
-        alpha = self.alpha() if alpha is None else alpha
-        return flag_score(run_score(self.config.to_dict()), alpha, self.last_loss)
+        the method's own score for its peers. `method_score` defaults to `self.method_score()`."""
+        method_score = self.method_score() if method_score is None else method_score
+        return flag_score(run_score(self.config.to_dict()), method_score, self.last_loss)
+
+    def wall_seconds(self) -> float:
+        """Wall seconds of the run so far, over every process that worked on it."""
+        return self.wall_before + time.perf_counter() - self.started
 
     @property
     def steps_per_epoch(self) -> int:
@@ -136,7 +145,8 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         state = {
-            "epoch": self.epoch, "elapsed": self.elapsed, "model": self.model.state_dict(),
+            "epoch": self.epoch, "elapsed": self.elapsed, "wall": self.wall_seconds(),
+            "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(), "method": self.method.state_dict(),
             "last_loss": self.last_loss, "gen": self.gen.get_state(),
             "cpu_rng": torch.get_rng_state(),
@@ -160,16 +170,18 @@ class Trainer:
             torch.cuda.set_rng_state(state["cuda_rng"])
         self.epoch = state["epoch"]
         self.elapsed = state["elapsed"]
+        self.wall_before = state.get("wall", state["elapsed"])
         self.run_dir.truncate_to(self.epoch)
 
     def write_header(self) -> None:
-        """config.json and samples.npz: what the run is about, before the first epoch."""
+        """The run's config and samples: what the run is about, before the first epoch."""
         p, src = self.problem, self.problem.source
         self.run_dir.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
                                    "device": str(self.device), "noise_rate": p.noise_rate,
                                    "classes": src.train.classes})
         arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, labels=p.labels,
-                      ids=np.array(src.train.ids, dtype=str), classes=np.array(src.train.classes, dtype=str))
+                      source_labels=src.train.labels, ids=np.array(src.train.ids, dtype=str),
+                      classes=np.array(src.train.classes, dtype=str))
         if p.true_labels is not None:
             arrays["true_labels"] = p.true_labels
         self.run_dir.write_samples(**arrays)
@@ -244,21 +256,23 @@ class Trainer:
             test = p.source.test
             test_ev = evaluate(self.model, self.test, np.arange(len(test)), test.labels)
             test_acc = accuracy(test_ev.pred, test.labels)
-        alpha = self.alpha()
-        score = self.score(alpha)
+        weight = self.method_score()
+        score = self.score(weight)
         is_noisy = p.is_noisy
         detection = None
         if is_noisy is not None:
             d = detection_metrics(is_noisy, score, cfg.threshold)
             detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
         event = EpochEvent(
-            epoch=self.epoch, epochs=cfg.epochs, alpha=alpha, loss=ev.loss, pred=ev.pred, prob=ev.prob,
+            epoch=self.epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy_idx]), test_acc=test_acc,
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=self.elapsed,
             lr=self.optimizer.param_groups[0]["lr"], step_seconds=self.step_seconds)
-        hist = epoch_histograms(alpha, ev.loss, groups_for(score, cfg.threshold, is_noisy))
-        self.run_dir.write_epoch(self.epoch, event.scalars(), hist, alpha=alpha, loss=ev.loss, pred=ev.pred,
-                                 prob=ev.prob)
+        name = score_name(cfg.method)
+        hist = epoch_histograms(name, weight, ev.loss, groups_for(score, cfg.threshold, is_noisy))
+        self.run_dir.write_epoch(self.epoch, event.scalars(), hist, **{name: weight}, loss=ev.loss, pred=ev.pred,
+                                 prob=ev.prob, clean_loss=clean_ev.loss, clean_pred=clean_ev.pred,
+                                 clean_prob=clean_ev.prob)
         self.write_features()
         self.save_checkpoint()
         self.events.append(event)
@@ -266,15 +280,13 @@ class Trainer:
             self.on_event(event)
 
     def write_features(self, max_samples: int = 3000) -> None:
-        """features.npz: penultimate features of a fixed subsample of D^n, for the embedding map.
+        """The run's features: penultimate features of a fixed subsample of D^n, for the embedding map.
 
         positions: int64 (m,), positions in D^n; features: float32 (m, D). Same subsample every epoch.
         """
         n = len(self.problem.split.noisy)
         positions = np.sort(np.random.default_rng(self.config.seed).permutation(n)[:max_samples])
-        feats = self.features(self.problem.split.noisy[positions])
-        atomic_write(self.run_dir.path / "features.npz",
-                     lambda f: np.savez(f, positions=positions, features=feats, epoch=np.int64(self.epoch)))
+        self.run_dir.write_features(self.epoch, positions, self.features(self.problem.split.noisy[positions]))
 
     def features(self, index: np.ndarray) -> np.ndarray:
         """float32 (len(index), D): penultimate features of rows `index` of the train set."""

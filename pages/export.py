@@ -4,16 +4,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runview, state
-from lsw.export import export_rows, to_csv_bytes, write_csv
+from lsw.export import corrected_labels, to_csv_bytes, write_csv
+from lsw.home import exports_dir
 
 st.title("Export")
-st.caption("One row per audited sample: original and final label, the decision with who and when, alpha, loss, "
-           "the model's prediction and whether it was flagged. Cells that a spreadsheet would run as a formula "
-           "are quoted.")
-df, ctx = runview.require()
-frame = df.rename(columns={"label_name": "label_given"}).assign(path=df["id"], label=df["label_name"],
-                                                                 pred=df["pred_name"])
-out = export_rows(frame, state.store().final_states(ctx["dataset"]))
+st.caption("One row per sample, audited and trusted: the source's own label, the label the audit trained on, "
+           "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
+           "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
+df, info = runview.require()
+out = corrected_labels(state.current_run(), state.store())
 c = st.columns(3)
 c[0].metric("Rows", f"{len(out):,}")
 c[1].metric("Decisions", f"{int((out.action != '').sum()):,}")
@@ -22,9 +21,9 @@ st.dataframe(out.head(200), width="stretch", hide_index=True)
 ok, why = state.may_review()
 if not ok:
     st.warning(why)
-st.download_button("Download CSV", to_csv_bytes(out), file_name=f"labels-{ctx['run_id']}.csv", mime="text/csv",
+st.download_button("Download CSV", to_csv_bytes(out), file_name=f"labels-{info.run_id}.csv", mime="text/csv",
                    disabled=not ok, type="primary")
-default = str(state.lsw_home() / "exports" / f"labels-{ctx['run_id']}.csv")
+default = str(exports_dir() / f"labels-{info.run_id}.csv")
 path = st.text_input("Or write to a path on the server", value=default, key="export_path")
 if st.button("Write CSV", disabled=not ok):
     try:

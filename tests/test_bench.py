@@ -1,5 +1,5 @@
 """The bench runs on the CPU at small sizes and prints the side-by-side table."""
-from lsw.bench import bench_pair, format_table
+from lsw.research.bench import bench_pair, format_table
 from lsw.cli import main
 from lsw.device_data import resolve_device
 

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from lsw.compare import run_compare
+from lsw.research.compare import run_compare
 from lsw.config import RunConfig
 from lsw.errors import LswError
 from lsw.rundir import RunDir
@@ -35,7 +35,7 @@ def test_scores_have_the_stated_direction(result):
     is_noisy = (samples["labels"] != samples["true_labels"])[samples["noisy_index"]]
     for m in ("lsw", "mwnet", "l2rw", "small-loss"):
         run = RunDir(out / m)
-        score = run.epoch_arrays(run.epochs()[-1])["alpha"]
+        score = run.method_score(run.epochs()[-1])
         assert score[~is_noisy].mean() > score[is_noisy].mean(), m
     for m, h in res["histograms"].items():
         assert set(h["counts"]) == {"clean", "noisy"}, m

@@ -31,13 +31,16 @@ def decision(sid, action, new_label=None, reviewer="ann", i=1):
                     None, None, None)
 
 
+COL = {c: i for i, c in enumerate(COLUMNS)}
+
+
 def parse(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
 def assert_text_cells_safe(rows: list[list[str]]) -> None:
     """No text cell (every column but alpha, loss, flagged) starts with a formula character."""
-    text = [i for i, c in enumerate(COLUMNS) if c not in ("alpha", "loss", "flagged")]
+    text = [i for i, c in enumerate(COLUMNS) if c not in ("alpha", "trust", "loss", "flagged")]
     for row in rows:
         bad = [row[i] for i in text if row[i].startswith(DANGEROUS)]
         assert not bad, row
@@ -94,7 +97,7 @@ def test_numbers_stay_numbers(tmp_path):
     assert df.loc[0, "id"] == 10
     data = to_csv_bytes(df)
     rows = parse(data)
-    assert rows[1][0] == "10" and rows[1][8] == "-1.5"  # no quote in front of a negative number
+    assert rows[1][0] == "10" and rows[1][COL["loss"]] == "-1.5"  # no quote in front of a negative number
     back = pd.read_csv(write_csv(df, tmp_path / "x.csv"), keep_default_na=False)
     assert back["loss"].dtype == float and back.loc[0, "loss"] == -1.5 and back.loc[3, "loss"] == -2e-7
     assert back["id"].tolist() == [10, 11, 12, 13, 14, 15]
@@ -105,7 +108,7 @@ def test_missing_values_are_empty_cells():
     df = export_rows(samples, {})
     rows = parse(to_csv_bytes(df))
     assert rows[0] == COLUMNS
-    assert rows[1][1] == "" and rows[1][7] == ""
+    assert rows[1][1] == "" and rows[1][COL["alpha"]] == ""
     assert len(rows) == 1 + len(SAMPLES)
 
 
@@ -120,7 +123,7 @@ def test_csv_is_utf8_with_header_and_no_index():
     assert not data.startswith(b"\xef\xbb\xbf")  # no BOM
     text = data.decode("utf-8")
     assert text.splitlines()[0] == ",".join(COLUMNS)
-    assert text.splitlines()[1].startswith("a,a.png,café,café,")
+    assert text.splitlines()[1].startswith("a,a.png,audited,café,café,café,")
 
 
 def test_to_csv_bytes_guards_any_frame():
@@ -142,8 +145,8 @@ def test_no_cell_starts_with_a_formula_character(path, label, pred, reviewer, ne
     rows = parse(to_csv_bytes(export_rows(samples, final)))
     assert len(rows) == 3 and all(len(r) == len(COLUMNS) for r in rows)  # no cell broke a row
     assert_text_cells_safe(rows)
-    assert rows[1][1] == neutralise(path) and rows[1][9] == neutralise(pred)  # content kept
-    assert rows[1][7:9] == ["-0.5", "-1.0"]  # numbers stay numbers
+    assert rows[1][1] == neutralise(path) and rows[1][COL["predicted_label"]] == neutralise(pred)  # content kept
+    assert [rows[1][COL["alpha"]], rows[1][COL["loss"]]] == ["-0.5", "-1.0"]  # numbers stay numbers
 
 
 @settings(max_examples=200, deadline=None)

@@ -103,7 +103,7 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def add_bench_args(p: argparse.ArgumentParser) -> None:
+def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="resnet18,resnet34", help="comma-separated model names")
     p.add_argument("--batch-sizes", default="125,512", help="comma-separated noisy batch sizes")
     p.add_argument("--clean-batch-size", type=int, default=250)
@@ -124,7 +124,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/bench-audit")
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     shape = (args.channels, args.image_size, args.image_size)
     rows = []
