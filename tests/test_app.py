@@ -161,8 +161,8 @@ def test_review_requires_a_name_and_the_password(app, monkeypatch):
 
 def test_compare_page_shows_a_comparison(app, tmp_path):
     pytest.importorskip("cleanlab")
-    from lsw.research.compare import run_compare
     from lsw.config import RunConfig
+    from lsw.research.compare import run_compare
 
     cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu")
     run_compare(cfg, ["lsw", "small-loss"], tmp_path / "compare" / "demo")

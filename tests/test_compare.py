@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from lsw.research.compare import run_compare
 from lsw.config import RunConfig
 from lsw.errors import LswError
+from lsw.research.compare import run_compare
 from lsw.rundir import RunDir
 
 

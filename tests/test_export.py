@@ -193,3 +193,60 @@ def test_write_failure_midway_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="fsync"):
         write_csv(export_rows(SAMPLES, {}), target)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the export of a run: every sample, the source's own labels, decisions on the given label ------
+@pytest.fixture(scope="module")
+def noisy_run(tmp_path_factory):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.rundir import RunDir
+
+    out = tmp_path_factory.mktemp("run") / "run"
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu"), out)
+    return RunDir(out)
+
+
+def test_export_writes_the_sources_labels_as_original_even_with_synthetic_noise(noisy_run, tmp_path):
+    # bug a: the flipped labels were written as original_label and as the final label of unreviewed rows
+    from lsw.data import load_source
+    from lsw.export import corrected_labels
+
+    src = load_source("digits")
+    truth = {i: src.train.classes[k] for i, k in zip(src.train.ids, src.train.labels)}
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        df = corrected_labels(noisy_run, store)
+    assert list(df["original_label"]) == [truth[i] for i in df["id"]]
+    assert list(df["final_label"]) == list(df["original_label"])  # nothing reviewed
+    flipped = df["given_label"] != df["original_label"]
+    assert 0.2 < flipped[df["set"] == "audited"].mean() < 0.4 and not flipped[df["set"] == "trusted"].any()
+
+
+def test_export_writes_every_sample_with_its_set(noisy_run, tmp_path):
+    # bug b: the trusted samples were left out of the export
+    from lsw.export import corrected_labels
+
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        df = corrected_labels(noisy_run, store)
+    s = noisy_run.samples()
+    assert len(df) == len(s["noisy_index"]) + len(s["clean_index"]) == len(set(df["id"]))
+    assert (df["set"] == "trusted").sum() == len(s["clean_index"]) == 100
+    trusted = df[df["set"] == "trusted"]
+    assert not trusted["flagged"].any() and trusted["trust"].between(0, 1).all()  # scored, never flagged
+    assert trusted["alpha"].isna().all()  # the trusted set has no learned weight
+
+
+def test_export_applies_a_decision_only_to_the_given_label_it_was_made_on(noisy_run, tmp_path):
+    # bug j: a "keep as correct" recorded for one given label applied to another
+    from lsw.export import corrected_labels
+
+    info = noisy_run.info()
+    table = noisy_run.sample_table()
+    row = table[table["label_name"] != table["source_name"]].iloc[0]
+    other = next(c for c in info.classes if c != row.label_name)
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        store.record(info.dataset, row.id, "ann", "relabel", old_label=other, new_label="0", given_label=other)
+        assert corrected_labels(noisy_run, store).set_index("id").loc[row.id, "action"] == ""
+        store.record(info.dataset, row.id, "ann", "correct", old_label=row.label_name, given_label=row.label_name)
+        out = corrected_labels(noisy_run, store).set_index("id").loc[row.id]
+    assert (out.action, out.final_label, out.given_label) == ("correct", row.label_name, row.label_name)
