@@ -38,7 +38,7 @@ def job_panel() -> None:
     job = state.registry().job_for(state.current_run())
     active = job is not None and job.snapshot().active
 
-    @st.fragment(run_every=1.0 if active else None)
+    @st.fragment(run_every=2.0 if active else None)
     def panel() -> None:
         run = state.current_run()
         job = state.registry().job_for(run)

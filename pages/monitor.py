@@ -29,7 +29,7 @@ def shown_epoch(newest: int) -> int:
     return st.slider("Epoch shown", 1, newest, epoch, key="monitor_epoch", on_change=_picked, args=(newest,))
 
 
-@st.fragment(run_every=2.0 if active else None)
+@st.fragment(run_every=3.0 if active else None)
 def charts() -> None:
     run = state.current_run()
     records = run.metrics() if run is not None else []
