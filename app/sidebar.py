@@ -15,7 +15,7 @@ def status_line(snap: JobSnapshot) -> str:
     """One line on a job: its state, phase and epoch (1-based, of the phase's total)."""
     if snap.active and not snap.epochs:
         return f"Job {snap.run_id}: **{snap.status}** · preparing the data"
-    epoch = min(snap.epoch + 1, snap.epochs) if snap.active else snap.epoch
+    epoch = min(snap.epoch + 1, snap.epochs)  # the epoch in progress (or the last one it reached)
     return f"Job {snap.run_id}: **{snap.status}** · {snap.phase} epoch {epoch}/{snap.epochs}"
 
 
