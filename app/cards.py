@@ -41,10 +41,12 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
                    f"loss {row.loss:.2f}  \n{reason(row, info.score, info.threshold)}  \n`{sid}`")
         st.markdown(state_line(d))
         item = review_item(row, d, latest)
-        new = st.selectbox("New label", info.classes, index=info.classes.index(row.pred_name), key=f"new-{sid}",
+        # The model's guess is offered as the new label only while the model is learning (lsw.health).
+        guess = info.classes.index(row.pred_name) if info.learning else None
+        new = st.selectbox("New label", info.classes, index=guess, key=f"new-{sid}", placeholder="choose the label",
                            label_visibility="collapsed")
         c1, c2 = st.columns(2)
-        c1.button("Relabel", key=f"relabel-{sid}", width="stretch", on_click=decide,
+        c1.button("Relabel", key=f"relabel-{sid}", width="stretch", on_click=decide, disabled=new is None,
                   args=(info, [{**item, "new_label": new}], "relabel"))
         c2.button("Correct", key=f"correct-{sid}", width="stretch", on_click=decide, args=(info, [item], "correct"),
                   help=ACTION_LABELS["correct"])

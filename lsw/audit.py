@@ -103,11 +103,15 @@ def summarize(config: RunConfig, problem: Problem, run: RunDir, score: np.ndarra
         det = {k: d[k] for k in det}
     return {
         **det,
+        "health": last.get("health"),
+        "val_acc": last.get("val_acc"),
+        "val_loss": last.get("val_loss"),
         "test_acc": last.get("test_acc"),
         "retrain_test_acc": None,
         "noise_rate": problem.noise_rate,
         "n_noisy": int(len(problem.split.noisy)),
         "n_clean": int(len(problem.split.clean)),
+        "n_val": int(len(problem.split.val)),
         "n_flagged": int((score < config.threshold).sum()),
         "score": config.score,
         "threshold": config.threshold,

@@ -40,6 +40,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     with TqdmProgress() as bar:
         summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True)
     print(results_table(summary))
+    health = summary.get("health")
+    if health and not health["ok"]:
+        print(f"WARNING: {health['reason']}; {health['advice']}. Its flags are not worth reviewing.")
     if summary["skipped"]:
         print(f"skipped {len(summary['skipped'])} input(s):")
         for path, reason in summary["skipped"][:20]:
@@ -55,9 +58,11 @@ def results_table(s: dict) -> str:
         return f"{v:.4f}" if isinstance(v, float) else str(v)
 
     rows = [("data", s.get("data")), ("noise", s.get("noise")), ("noise rate", s.get("noise_rate")),
-            ("noisy / clean", f"{s['n_noisy']} / {s['n_clean']}"), ("flagged", s.get("n_flagged")),
+            ("noisy / clean / val", f"{s['n_noisy']} / {s['n_clean']} / {s.get('n_val', 0)}"),
+            ("flagged", s.get("n_flagged")),
             ("AUC", s["auc"]), ("F1", s["f1"]), ("FDR", s["fdr"]), ("recall", s["recall"]),
-            ("test acc (LSW model)", s["test_acc"]), ("test acc (retrained)", s["retrain_test_acc"]),
+            ("val acc (LSW model)", s.get("val_acc")), ("test acc (LSW model)", s["test_acc"]),
+            ("test acc (retrained)", s["retrain_test_acc"]),
             ("epochs", s["epochs"]), ("seconds", s["seconds"]), ("device", s["device"])]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {fmt(v)}" for k, v in rows)

@@ -15,8 +15,10 @@ class RunConfig:
         `lsw.methods.METHODS` (`mwnet`, `l2rw`, `small-loss`).
     data: a source spec (`digits`, `fashion-mnist[:DIR]`, `cifar10:PATH`, `folder:PATH`, `csv:PATH`).
     noise: synthetic noise for evaluation, `symmetric:E`, `asymmetric:E` or `instance:E`; None = none.
-    clean_frac / clean_per_class: how the clean set D^c is drawn when the source has no trusted rows
+    clean_frac / clean_per_class: how the trusted set is drawn when the source has no trusted rows
         (clean_per_class wins when set). Paper: 10% of the training set.
+    val_frac: the part of the trusted set held out as a validation set (never trained on, never seen by
+        the meta-gradient; at least 2 per class, see `lsw.splits.hold_out`); the rest is D^c. 0 = none.
     model: `auto` picks from the image size; else a name from `lsw.models.MODELS`.
     start_epoch: epochs of plain weighted training (alpha fixed at 0.5) before alpha is learned.
     eta_alpha: step on the logit w per visit, in units of the mean |meta-gradient| of the first
@@ -45,6 +47,7 @@ class RunConfig:
     noise_seed: int = 0
     clean_frac: float = 0.1
     clean_per_class: int | None = None
+    val_frac: float = 0.2
     model: str = "auto"
     epochs: int = 20
     batch_size: int = 128

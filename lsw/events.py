@@ -21,6 +21,9 @@ class EpochEvent:
     elapsed: seconds since the run started (excluding time before a resume).
     lr: the model learning rate at the end of the epoch.
     step_seconds: mean wall time of one training step in this epoch (device work included).
+    val_acc, val_loss: accuracy and mean loss on the validation set (held out of the trusted set), or None
+        when the trusted set was too small to hold one out.
+    health: `lsw.health.Health.to_dict()`, whether the model is learning after this epoch.
     """
 
     epoch: int
@@ -36,6 +39,9 @@ class EpochEvent:
     elapsed: float
     lr: float
     step_seconds: float = 0.0
+    val_acc: float | None = None
+    val_loss: float | None = None
+    health: dict | None = None
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""
@@ -48,6 +54,9 @@ class EpochEvent:
             "elapsed": self.elapsed,
             "lr": self.lr,
             "step_seconds": self.step_seconds,
+            "val_acc": self.val_acc,
+            "val_loss": self.val_loss,
+            "health": self.health,
         }
         d.update(self.detection or {})
         return d

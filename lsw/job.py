@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
+from lsw.eta import TimeLeft
 from lsw.events import EpochEvent
 from lsw.rundir import RunDir
 
@@ -60,7 +61,7 @@ class TrainingJob:
         self._snap = JobSnapshot(run_id or self.run_dir.name, str(self.run_dir), "starting", started=time.time())
         self._thread = threading.Thread(target=self._work, name=f"lsw-{self._snap.run_id}", daemon=True)
         self.summary: dict | None = None
-        self._phase, self._phase_t0, self._phase_done0 = "", 0.0, 0.0
+        self._phase, self._eta = "", TimeLeft()
 
     def start(self) -> None:
         self._thread.start()
@@ -87,13 +88,10 @@ class TrainingJob:
             self._snap = replace(self._snap, **fields)
 
     def _on_progress(self, phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
-        """Time left in the phase, from the pace since this phase's first report in this process."""
-        now, done = time.time(), epoch + step / steps
+        """Progress of the phase, with the time left in it (`lsw.eta.TimeLeft`)."""
         if phase != self._phase:
-            self._phase, self._phase_t0, self._phase_done0 = phase, now, done
-        left = None
-        if done > self._phase_done0:
-            left = (now - self._phase_t0) / (done - self._phase_done0) * (epochs - done)
+            self._phase, self._eta = phase, TimeLeft()
+        left = self._eta.update(epoch, epochs, step, steps)
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)
 
@@ -157,8 +155,9 @@ class JobRegistry:
 
 
 def set_training_threads() -> None:
-    """Leave one core to the web server and UMAP on a small machine (torch threads are process-wide)."""
+    """Give training every core (torch threads are process-wide). Leaving one to the web server made a
+    2-core machine train digits in 8.2 s from the dashboard against 1.8 s in the CLI; the pages poll
+    lightly (every 2 s, a small JSON read) and the server idles between polls."""
     import torch
 
-    cores = os.cpu_count() or 1
-    torch.set_num_threads(max(1, cores - 1))
+    torch.set_num_threads(os.cpu_count() or 1)

@@ -51,7 +51,8 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
         source = dataclasses.replace(source, train=source.train.subset(keep))
     train = source.train
     split = make_split(train.labels, train.num_classes, trusted=train.trusted, clean_frac=config.clean_frac,
-                       clean_per_class=config.clean_per_class, seed=config.seed)
+                       clean_per_class=config.clean_per_class, seed=config.seed,
+                       val_frac=config.val_frac)
     labels = train.labels.copy()
     true_labels = None if train.true_labels is None else train.true_labels.copy()
     if noise is not None:

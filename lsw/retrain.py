@@ -17,7 +17,7 @@ from lsw.metrics import accuracy
 from lsw.models import build_model
 from lsw.prepare import Problem
 from lsw.reweight import plain_step
-from lsw.train import Cancelled, autocast, cosine_lr, evaluate
+from lsw.train import Cancelled, autocast, evaluate, lr_schedule
 
 # Table 6's settings (2, joint training, is the LSW model itself).
 SETTINGS = {
@@ -67,7 +67,7 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     """A fresh `config.model` trained for `epochs` on train-set `rows` (labels `problem.labels`),
     optionally loss-weighted by `weights` (float (len(rows),)).
 
-    SGD (lr config.lr, Nesterov momentum, weight decay), cosine decay to 0, batch
+    SGD (lr config.lr, Nesterov momentum, weight decay), warm-up then cosine decay to 0 (`lr_schedule`), batch
     `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
     """
     device = data.device
@@ -89,7 +89,7 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(config.lr, epoch * steps + step, steps * epochs)
+                g["lr"] = lr_schedule(config.lr, epoch * steps + step, steps * epochs)
             r = rows_t[pos]
             with autocast(device):
                 plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])

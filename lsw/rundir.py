@@ -1,13 +1,13 @@
 """A run's folder: the one module that knows its layout, its status, and how to find runs.
 
     config.json        the RunConfig plus source name, fingerprint, device, classes
-    samples.npz        noisy/clean row indices, ids, class names, the source's own labels
+    samples.npz        noisy/clean/val row indices, ids, class names, the source's own labels
                        (`source_labels`), the labels training saw (`labels`: the source's, plus any
                        synthetic noise) and the true labels when known
     status.json        {"state": running | done | failed | stopped, "message"}, written by the audit
     epochs/NNNN.npz    per epoch over D^n: the method's score (`alpha` for LSW, see
                        `lsw.scoring.score_name`), loss, pred, prob; over D^c: clean_loss, clean_pred,
-                       clean_prob (float32 / int64)
+                       clean_prob; over the validation set: val_loss, val_pred, val_prob (float32 / int64)
     metrics.jsonl      per epoch: the scalars of EpochEvent and pre-binned histograms
     features.npz       penultimate features of a fixed subsample of D^n (the embedding map)
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
@@ -84,7 +84,9 @@ class RunInfo:
 
     dataset: the source fingerprint that keys review decisions; data: the source spec; score: the
     name of the flag score (higher = trusted, flagged below `threshold`); epoch: the last finished
-    epoch; noise: the synthetic noise spec, or None when training saw the source's own labels.
+    epoch; noise: the synthetic noise spec, or None when training saw the source's own labels;
+    health: that epoch's `lsw.health` verdict (None for runs from before it); learning: whether the
+    model is learning (True when nothing is known), so its predictions are worth offering.
     """
 
     run_id: str
@@ -96,6 +98,11 @@ class RunInfo:
     epoch: int
     noise: str | None
     method: str
+    health: dict | None = None
+
+    @property
+    def learning(self) -> bool:
+        return self.health is None or bool(self.health.get("ok", True))
 
 
 @dataclass(frozen=True)
@@ -175,11 +182,11 @@ class RunDir:
 
     def info(self) -> RunInfo:
         cfg = self.config()
-        epochs = self.epochs()
+        last = self.epoch_record()
         return RunInfo(run_id=self.run_id, dataset=cfg["fingerprint"], data=cfg["data"],
                        classes=[str(c) for c in cfg["classes"]], threshold=float(cfg["threshold"]),
-                       score=run_score(cfg), epoch=epochs[-1] if epochs else 0, noise=cfg.get("noise"),
-                       method=cfg.get("method", "lsw"))
+                       score=run_score(cfg), epoch=last["epoch"] if last else 0, noise=cfg.get("noise"),
+                       method=cfg.get("method", "lsw"), health=last.get("health") if last else None)
 
     # -- status -----------------------------------------------------------------------------------
     def write_status(self, state: str, message: str | None = None) -> None:

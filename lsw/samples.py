@@ -11,13 +11,15 @@ from lsw.scoring import flag_score, run_score, score_name
 if TYPE_CHECKING:
     from lsw.rundir import RunDir
 
-AUDITED, TRUSTED = "audited", "trusted"  # the `set` column: D^n (scored, may be flagged) or D^c
+# the `set` column: D^n (scored, may be flagged), D^c, or the validation part of the trusted set
+AUDITED, TRUSTED, VALIDATION = "audited", "trusted", "validation"
 
 
 def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -> pd.DataFrame:
-    """The noisy set D^n at `epoch` (default: the last finished one), then D^c when `trusted`.
+    """The noisy set D^n at `epoch` (default: the last finished one), then, when `trusted`, D^c and the
+    validation set (the two parts of the trusted set).
 
-    Columns: row (index in the train set), id, set ("audited" = D^n, "trusted" = D^c), label (the
+    Columns: row (index in the train set), id, set ("audited" = D^n, "trusted" = D^c, "validation"), label (the
     label training saw, int: the source's own plus any synthetic noise), label_name, source_name (the
     source's own label), the method's score by its name (`alpha` for LSW; NaN on trusted rows, which
     have none), loss, pred, pred_name, prob, trust (exp(-loss)), score (the run's flag score, see
@@ -35,12 +37,11 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
     name = score_name(cfg.get("method", "lsw"))
     parts = [_rows(s, s["noisy_index"], AUDITED, name, run.method_score(epoch), arrays["loss"], arrays["pred"],
                    arrays["prob"])]
-    if trusted:
-        clean = s["clean_index"]
-        n = len(clean)
-        parts.append(_rows(s, clean, TRUSTED, name, np.full(n, np.nan),
-                           arrays.get("clean_loss", np.full(n, np.nan)), arrays.get("clean_pred", np.full(n, -1)),
-                           arrays.get("clean_prob", np.full(n, np.nan))))
+    for which, key in ((TRUSTED, "clean"), (VALIDATION, "val")) if trusted else ():
+        rows = s.get(f"{key}_index", np.array([], dtype=np.int64))
+        n = len(rows)
+        parts.append(_rows(s, rows, which, name, np.full(n, np.nan), arrays.get(f"{key}_loss", np.full(n, np.nan)),
+                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan))))
     df = pd.concat(parts, ignore_index=True)
     df["trust"] = flag_score("trust", df[name], df["loss"])
     df["score"] = flag_score(run_score(cfg), df[name], df["loss"])

@@ -18,6 +18,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
 from lsw.events import EpochEvent
+from lsw.health import check_health
 from lsw.histograms import epoch_histograms, groups_for
 from lsw.methods import make_method
 from lsw.metrics import accuracy, detection_metrics
@@ -41,9 +42,17 @@ class Evaluation:
     prob: np.ndarray
 
 
-def cosine_lr(base: float, step: int, total: int) -> float:
-    """Cosine decay from `base` at step 0 to 0 at `total`."""
-    return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+WARMUP = 0.05  # share of the steps over which the learning rate climbs linearly to its base
+
+
+def lr_schedule(base: float, step: int, total: int) -> float:
+    """The learning rate of `step` of `total`: a linear warm-up over the first 5% of the steps (at least
+    one), then cosine decay to 0. Without the warm-up, the first full-size steps on freshly initialised
+    BatchNorm layers can throw a network far off (He et al. warm ResNet-110 up for the same reason)."""
+    warm = max(1, round(WARMUP * total))
+    if step < warm:
+        return base * (step + 1) / warm
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(step - warm, total - warm) / max(total - warm, 1)))
 
 
 def autocast(device: torch.device):
@@ -179,7 +188,7 @@ class Trainer:
         self.run_dir.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
                                    "device": str(self.device), "noise_rate": p.noise_rate,
                                    "classes": src.train.classes})
-        arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, labels=p.labels,
+        arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, val_index=p.split.val, labels=p.labels,
                       source_labels=src.train.labels, ids=np.array(src.train.ids, dtype=str),
                       classes=np.array(src.train.classes, dtype=str))
         if p.true_labels is not None:
@@ -222,7 +231,7 @@ class Trainer:
         for step, pos in enumerate(torch.tensor_split(perm, steps)):
             if self.cancel.is_set():
                 raise Cancelled()
-            lr = cosine_lr(cfg.lr, epoch * steps + step, total_steps)
+            lr = lr_schedule(cfg.lr, epoch * steps + step, total_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             rows = self.noisy[pos]
@@ -251,6 +260,8 @@ class Trainer:
         ev = evaluate(self.model, self.data, noisy_idx, p.labels[noisy_idx])
         self.last_loss = ev.loss
         clean_ev = evaluate(self.model, self.data, p.split.clean, p.labels[p.split.clean])
+        val = p.split.val
+        val_ev = evaluate(self.model, self.data, val, p.labels[val]) if len(val) else None
         test_acc = None
         if self.test is not None:
             test = p.source.test
@@ -263,16 +274,25 @@ class Trainer:
         if is_noisy is not None:
             d = detection_metrics(is_noisy, score, cfg.threshold)
             detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
+        val_acc = None if val_ev is None else accuracy(val_ev.pred, p.labels[val])
+        val_loss = None if val_ev is None else float(val_ev.loss.mean())
+        held, held_ev = (val, val_ev) if val_ev is not None else (p.split.clean, clean_ev)
+        health = check_health(epoch=self.epoch, epochs=cfg.epochs, num_classes=p.source.train.num_classes,
+                              acc=accuracy(held_ev.pred, p.labels[held]), loss=float(held_ev.loss.mean()),
+                              labels=p.labels[held], on="validation set" if val_ev is not None else "clean set",
+                              flag_rate=float((score < cfg.threshold).mean()), lr=cfg.lr)
         event = EpochEvent(
             epoch=self.epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy_idx]), test_acc=test_acc,
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=self.elapsed,
-            lr=self.optimizer.param_groups[0]["lr"], step_seconds=self.step_seconds)
+            lr=self.optimizer.param_groups[0]["lr"], step_seconds=self.step_seconds, val_acc=val_acc,
+            val_loss=val_loss, health=health.to_dict())
         name = score_name(cfg.method)
         hist = epoch_histograms(name, weight, ev.loss, groups_for(score, cfg.threshold, is_noisy))
+        per_set = {f"{s}_{k}": getattr(e, k) for s, e in (("clean", clean_ev), ("val", val_ev)) if e is not None
+                   for k in ("loss", "pred", "prob")}
         self.run_dir.write_epoch(self.epoch, event.scalars(), hist, **{name: weight}, loss=ev.loss, pred=ev.pred,
-                                 prob=ev.prob, clean_loss=clean_ev.loss, clean_pred=clean_ev.pred,
-                                 clean_prob=clean_ev.prob)
+                                 prob=ev.prob, **per_set)
         self.write_features()
         self.save_checkpoint()
         self.events.append(event)

@@ -5,6 +5,7 @@ import streamlit as st
 
 from app import state
 from app.charts import curves, histogram
+from app.health import health_banner
 from app.progress import job_panel
 
 st.title("Training monitor")
@@ -38,12 +39,15 @@ def charts() -> None:
         return
     info = run.info()
     last = records[-1]
-    cols = st.columns(4)
+    health_banner(last)
+    cols = st.columns(5)
     cols[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
-    cols[1].metric("Test accuracy", "-" if last.get("test_acc") is None else f"{last['test_acc']:.1%}")
-    cols[2].metric("Detection AUC", "-" if last.get("auc") is None else f"{last['auc']:.3f}",
+    cols[1].metric("Validation accuracy", "-" if last.get("val_acc") is None else f"{last['val_acc']:.1%}",
+                   help="On the part of the trusted set held out from training and from the meta-gradient")
+    cols[2].metric("Test accuracy", "-" if last.get("test_acc") is None else f"{last['test_acc']:.1%}")
+    cols[3].metric("Detection AUC", "-" if last.get("auc") is None else f"{last['auc']:.3f}",
                    help="Known only with synthetic noise or true labels; higher = better")
-    cols[3].metric("Clean-set loss", f"{last['clean_loss']:.3f}", help="lower = better")
+    cols[4].metric("Clean-set loss", f"{last['clean_loss']:.3f}", help="lower = better")
     epoch = shown_epoch(last["epoch"]) if len(records) > 1 else last["epoch"]
     record = next(r for r in records if r["epoch"] == epoch)
     left, right = st.columns(2)
@@ -56,7 +60,8 @@ def charts() -> None:
     if last.get("auc") is not None:
         left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),
                           width="stretch", key="curve_det")
-    right.plotly_chart(curves(records, ["train_acc", "test_acc", "clean_loss"], "Accuracy and clean loss"),
+    right.plotly_chart(curves(records, ["train_acc", "val_acc", "test_acc", "clean_loss", "val_loss"],
+                                        "Accuracy and loss"),
                        width="stretch", key="curve_acc")
 
 

@@ -7,12 +7,14 @@ import streamlit as st
 
 from app import runview, state
 from app.cards import grid, review_item
+from app.health import health_banner
 from app.review import ACTION_LABELS, decide, show_notices, undo
 from lsw.galleries import TITLES, gallery
 
 st.title("Review")
 show_notices()
 df, info = runview.require()
+health_banner({"health": info.health})
 final, latest = runview.decisions(df, info)
 
 m = st.columns(4)

@@ -219,7 +219,7 @@ def test_export_writes_the_sources_labels_as_original_even_with_synthetic_noise(
     assert list(df["original_label"]) == [truth[i] for i in df["id"]]
     assert list(df["final_label"]) == list(df["original_label"])  # nothing reviewed
     flipped = df["given_label"] != df["original_label"]
-    assert 0.2 < flipped[df["set"] == "audited"].mean() < 0.4 and not flipped[df["set"] == "trusted"].any()
+    assert 0.2 < flipped[df["set"] == "audited"].mean() < 0.4 and not flipped[df["set"] != "audited"].any()
 
 
 def test_export_writes_every_sample_with_its_set(noisy_run, tmp_path):
@@ -229,9 +229,10 @@ def test_export_writes_every_sample_with_its_set(noisy_run, tmp_path):
     with ReviewStore(tmp_path / "r.sqlite") as store:
         df = corrected_labels(noisy_run, store)
     s = noisy_run.samples()
-    assert len(df) == len(s["noisy_index"]) + len(s["clean_index"]) == len(set(df["id"]))
-    assert (df["set"] == "trusted").sum() == len(s["clean_index"]) == 100
-    trusted = df[df["set"] == "trusted"]
+    assert len(df) == len(s["noisy_index"]) + len(s["clean_index"]) + len(s["val_index"]) == len(set(df["id"]))
+    assert (df["set"] == "trusted").sum() + (df["set"] == "validation").sum() == 100  # 10 trusted per class
+    assert (df["set"] == "validation").sum() == len(s["val_index"]) > 0
+    trusted = df[df["set"] != "audited"]
     assert not trusted["flagged"].any() and trusted["trust"].between(0, 1).all()  # scored, never flagged
     assert trusted["alpha"].isna().all()  # the trusted set has no learned weight
 

@@ -1,0 +1,35 @@
+"""The time-left estimate against a simulated run with known step and evaluation times."""
+from lsw.eta import TimeLeft
+
+
+def simulate(step_s: list[float], eval_s: float, epochs: int, steps: int) -> list[tuple[float, float]]:
+    """(estimate, true time left) at every report; epoch e's steps take step_s[e] seconds each."""
+    clock = [0.0]
+    eta = TimeLeft(clock=lambda: clock[0])
+    reports = []
+    for e in range(epochs):
+        for s in range(1, steps + 1):
+            clock[0] += step_s[e]
+            reports.append((clock[0], eta.update(e, epochs, s, steps)))
+        clock[0] += eval_s
+    end = clock[0]
+    return [(est, end - t) for t, est in reports if est is not None]
+
+
+def test_estimate_includes_evaluation_and_follows_the_current_pace():
+    # Two cheap plain epochs, then LSW steps twice as slow; each epoch's evaluation costs 3 steps' time.
+    pairs = simulate([1.0, 1.0] + [2.0] * 8, eval_s=6.0, epochs=10, steps=20)
+    after_switch = pairs[2 * 20:]  # from the first LSW epoch on
+    errors = [abs(est - true) / true for est, true in after_switch if true > 0]
+    assert max(errors) < 0.02, max(errors)
+
+
+def test_phase_average_would_have_been_wrong():
+    # The old estimator (pace since the phase started, steps only) underestimates this run by a third.
+    pairs = simulate([1.0, 1.0] + [2.0] * 8, eval_s=6.0, epochs=10, steps=20)
+    est, true = pairs[2 * 20 + 5]
+    assert abs(est - true) / true < 0.02
+    elapsed = 2 * 20 * 1.0 + 2 * 6.0 + 6 * 2.0
+    done_epochs = 2 + 6 / 20
+    naive = elapsed / done_epochs * (10 - done_epochs)  # what the phase average said
+    assert naive < 0.8 * true
