@@ -20,8 +20,10 @@ from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
 from lsw.metrics import detection_metrics
 from lsw.prepare import Problem, prepare
+from lsw.recorder import RunRecorder
 from lsw.retrain import retrain
 from lsw.rundir import DONE, FAILED, RUNNING, STOPPED, RunDir
+from lsw.scoring import flag_score, run_score
 from lsw.train import Cancelled, Trainer
 
 Progress = Callable[[str, int, int, int, int], None]  # phase, epoch, epochs, step, steps
@@ -70,11 +72,18 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
         if on_progress is not None:
             on_progress("lsw", epoch, config.epochs, step, steps)
 
-    trainer = Trainer(config, problem, run, on_event=on_event, on_progress=lsw_progress, cancel=cancel,
+    recorder = RunRecorder(run, config, problem)
+    observers = [recorder] if on_event is None else [recorder, on_event]
+    trainer = Trainer(config, problem, run.checkpoint, observers=observers, on_progress=lsw_progress, cancel=cancel,
                       started=started)
-    trainer.run(resume=resume)
+    if resume:
+        trainer.load_checkpoint()
+        recorder.resume_from(trainer.epoch)
+    else:
+        recorder.start(str(trainer.device))
+    trainer.run()
     weight = trainer.method_score()
-    score = trainer.score(weight)
+    score = flag_score(run_score(config.to_dict()), weight, trainer.last_loss)
     summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
     if config.retrain_epochs > 0:

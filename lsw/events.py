@@ -1,7 +1,7 @@
 """What the trainer reports after every epoch."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,10 @@ class EpochEvent:
     val_acc, val_loss: accuracy and mean loss on the validation set (held out of the trusted set), or None
         when the trusted set was too small to hold one out.
     health: `lsw.health.Health.to_dict()`, whether the model is learning after this epoch.
+    sets: per-sample evaluations of the trusted set's parts, e.g. clean_loss / clean_pred / clean_prob
+        over D^c and val_loss / val_pred / val_prob over the validation set (split order).
+    feature_positions, features: int64 (m,) positions in D^n and float32 (m, D) penultimate features of
+        that fixed subsample (the embedding map), or None.
     """
 
     epoch: int
@@ -42,6 +46,9 @@ class EpochEvent:
     val_acc: float | None = None
     val_loss: float | None = None
     health: dict | None = None
+    sets: dict[str, np.ndarray] = field(default_factory=dict)
+    feature_positions: np.ndarray | None = None
+    features: np.ndarray | None = None
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""

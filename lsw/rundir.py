@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lsw.atomic import atomic_write, json_default, write_json
 from lsw.scoring import run_score, score_name
 
 if TYPE_CHECKING:
@@ -40,33 +39,8 @@ EPOCHS, FEATURES, CHECKPOINT = "epochs", "features.npz", "checkpoint.pt"
 SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
-
-
-def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
-    """Call write(file_object) on a temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, default=_json_default).encode()))
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+__all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
+           "STOPPED"]
 
 
 @dataclass(frozen=True)
@@ -226,7 +200,7 @@ class RunDir:
         """Arrays first (atomically), then the metrics line, so a listed epoch always has its arrays."""
         atomic_write(self.path / EPOCHS / f"{epoch:04d}.npz", lambda f: np.savez(f, **arrays))
         with open(self.path / METRICS, "a") as f:
-            f.write(json.dumps({**scalars, "hist": histograms}, default=_json_default) + "\n")
+            f.write(json.dumps({**scalars, "hist": histograms}, default=json_default) + "\n")
 
     def metrics(self) -> list[dict]:
         """Per-epoch records, oldest first (a torn last line from a crash is ignored)."""

@@ -47,8 +47,8 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
     except ImportError:
         raise LswError("the cleanlab method needs the optional package: "
                        "pip install -r requirements-compare.txt") from None
+    from lsw.evaluation import predict_proba
     from lsw.retrain import fit
-    from lsw.train import predict_proba
 
     train = problem.source.train
     noisy, clean = problem.split.noisy, problem.split.clean
