@@ -31,7 +31,7 @@ def test_run_and_export(tmp_path):
     r = lsw("export", "--run", str(out), "--out", str(tmp_path / "labels.csv"), "--reviews", str(tmp_path / "none"))
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
-    assert len(rows) == summary["n_noisy"] + summary["n_clean"]
+    assert len(rows) == summary["n_noisy"] + summary["n_clean"] + summary["n_val"]
     from lsw.export import COLUMNS
 
     assert list(rows[0]) == COLUMNS
