@@ -166,7 +166,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
     server = start_server(home, port)
     try:
         page = open_app(browser, port, 1400)
-        start_run(page, epochs=40)
+        start_run(page, epochs=20)  # 20 not 40: a loaded 2-core machine trains an epoch in 3-7 s here
         deadline = time.time() + 120
         run_dirs = []
         while time.time() < deadline:
@@ -175,13 +175,13 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
                 break
             time.sleep(0.3)
         run = RunDir(run_dirs[0])
-        assert run.config()["epochs"] == 40, "the Epochs field was not taken"
+        assert run.config()["epochs"] == 20, "the Epochs field was not taken"
         store = ReviewStore(home / "reviews.sqlite")
         acked = store.record(run.config()["fingerprint"], "digits:0", "ann", "exclude").decision.id
     finally:
         stop_server(server, signal.SIGKILL)  # mid-training
     done_before = run.epochs()[-1]
-    assert run.summary() is None and done_before < 40
+    assert run.summary() is None and done_before < 20
 
     server = start_server(home, port)
     try:
@@ -192,7 +192,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
         page.get_by_text("finished").first.wait_for(timeout=240_000)
     finally:
         stop_server(server)
-    assert run.epochs() == list(range(1, 41))
+    assert run.epochs() == list(range(1, 21))
     assert run.summary() is not None
     assert acked in {d.id for d in ReviewStore(home / "reviews.sqlite").decisions(run.config()["fingerprint"])}
     shutil.rmtree(tmp_path / "chrome", ignore_errors=True)
