@@ -11,8 +11,10 @@ import streamlit as st  # noqa: E402
 from app import state  # noqa: E402
 from app.sidebar import sidebar  # noqa: E402
 
-st.set_page_config(page_title="LSW label audit", page_icon=":material/label:", layout="wide")
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 PAGES = Path(__file__).resolve().parents[1] / "pages"
+st.set_page_config(page_title="LSW label audit", page_icon=str(ASSETS / "icon.png"), layout="wide")
+st.logo(str(ASSETS / "logo.svg"), icon_image=str(ASSETS / "icon.png"))
 nav = st.navigation([
     st.Page(PAGES / "setup.py", title="Setup", icon=":material/tune:", default=True),
     st.Page(PAGES / "monitor.py", title="Training monitor", icon=":material/monitoring:"),

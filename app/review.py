@@ -4,6 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import state
+from lsw.rundir import RunInfo
 from lsw.store import Decision
 
 ACTION_LABELS = {"relabel": "Relabel", "correct": "Keep as correct", "exclude": "Exclude", "ambiguous": "Ambiguous"}
@@ -25,13 +26,14 @@ def show_notices() -> None:
             st.warning(msg)
 
 
-def decide(ctx: dict, items: list[dict], action: str) -> None:
-    """Record `action` on each item (dicts with sample_id, old_label, new_label, alpha, loss, expected_last_id)."""
+def decide(info: RunInfo, items: list[dict], action: str) -> None:
+    """Record `action` on each item (dicts with sample_id, old_label, given_label, new_label, alpha, loss,
+    expected_last_id; see `app.cards.review_item`) for the run `info`."""
     ok, why = state.may_review()
     if not ok:
         notify(why, ":material/lock:")
         return
-    results = state.store().record_many(ctx["dataset"], items, state.reviewer(), action, run_id=ctx["run_id"])
+    results = state.store().record_many(info.dataset, items, state.reviewer(), action, run_id=info.run_id)
     for r in results:
         if r.conflict is not None:
             c = r.conflict
@@ -41,10 +43,10 @@ def decide(ctx: dict, items: list[dict], action: str) -> None:
     notify(f"{ACTION_LABELS[action]}: {len(results)} sample(s) recorded")
 
 
-def undo(ctx: dict) -> None:
+def undo(info: RunInfo) -> None:
     ok, why = state.may_review()
     if not ok:
         notify(why, ":material/lock:")
         return
-    d = state.store().undo_last(ctx["dataset"], state.reviewer())
+    d = state.store().undo_last(info.dataset, state.reviewer())
     notify(f"Undid your last decision on {d.sample_id}" if d else "Nothing of yours to undo", ":material/undo:")

@@ -1,37 +1,31 @@
-"""Process-wide objects of the dashboard, made once: the job registry, the review store, loaded data.
+"""Process-wide objects of the dashboard, made once: the job registry, the review store, loaded data;
+and which run this browser session shows.
 
 Every page imports them from here (one module, so `st.cache_resource` gives one registry per
 server process: every tab and every refresh sees the same job).
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from lsw import home
 from lsw.data import Source, load_source
-from lsw.job import JobRegistry, set_training_threads
+from lsw.home import lsw_home, reviews_path, runs_root
+from lsw.job import JobRegistry, TrainingJob, set_training_threads
 from lsw.rundir import RunDir
 from lsw.store import ReviewStore
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def lsw_home() -> Path:
-    """$LSW_HOME, default <repo>/.lsw: runs/, reviews.sqlite, users.json, exports/ (lsw.home)."""
-    return home.lsw_home()
+__all__ = ["lsw_home", "runs_root", "registry", "store", "source", "current_run", "run_list", "job_token"]
 
 
 @st.cache_resource
 def registry() -> JobRegistry:
     set_training_threads()
-    return JobRegistry(lsw_home() / "runs")
+    return JobRegistry(runs_root())
 
 
 @st.cache_resource
 def store() -> ReviewStore:
-    return ReviewStore(lsw_home() / "reviews.sqlite")
+    return ReviewStore(reviews_path())
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading images…")
@@ -39,23 +33,38 @@ def source(spec: str) -> Source:
     return load_source(spec, progress=False)
 
 
+def job_token(job: TrainingJob | None) -> tuple | None:
+    """What identifies a job: its run and when it started (a resume is a new job on the same run)."""
+    if job is None:
+        return None
+    snap = job.snapshot()
+    return snap.run_id, snap.started
+
+
+def follow_job() -> None:
+    """A job this session has not seen yet (started here, in another tab, or resumed) becomes the
+    run shown; afterwards the sidebar's pick is respected until the next new job."""
+    token = job_token(registry().current())
+    if token is not None and st.session_state.get("_followed_job") != token:
+        st.session_state["_followed_job"] = token
+        st.session_state["run_dir"] = str(registry().current().run_dir)
+
+
 def current_run() -> RunDir | None:
-    """The run the pages show: the active job's, else the one picked in the sidebar, else the newest."""
+    """The run the pages show: the one picked in the sidebar (a new job replaces the pick once, see
+    `follow_job`), else the current job's, else the newest on disk."""
+    follow_job()
     job = registry().current()
+    picked = st.session_state.get("run_dir")
+    if picked and (RunDir(picked).exists() or (job is not None and str(job.run_dir) == picked)):
+        return RunDir(picked)
     if job is not None:
         return RunDir(job.run_dir)
-    picked = st.session_state.get("run_dir")
-    if picked and RunDir(picked).exists():
-        return RunDir(picked)
-    latest = registry().latest_run_dir()
-    return RunDir(latest) if latest else None
+    return RunDir.latest(runs_root())
 
 
-def run_list() -> list[Path]:
-    root = lsw_home() / "runs"
-    if not root.exists():
-        return []
-    return sorted((p for p in root.iterdir() if (p / "config.json").exists()), key=lambda p: p.name, reverse=True)
+def run_list() -> list[RunDir]:
+    return RunDir.list(runs_root())
 
 
 KEPT = ("setup_", "f_", "gallery", "map_colour", "export_name", "bulk_", "reviewer")

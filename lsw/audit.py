@@ -1,21 +1,30 @@
 """One whole audit, the path shared by the CLI and the dashboard's job: prepare the data, train
-with LSW, optionally retrain the final classifier, and write summary.json and the stacked arrays."""
+with LSW, optionally retrain the final classifier, and write the summary and the stacked arrays.
+
+The run's status (`RunDir.write_status`) is kept here, so a CLI run and a dashboard run read the
+same after a restart: running while it works, then done, stopped (cancelled) or failed with the
+reason; an unexpected error also leaves its traceback in the run's error log.
+"""
 from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from lsw.config import RunConfig
+from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
 from lsw.metrics import detection_metrics
 from lsw.prepare import Problem, prepare
+from lsw.recorder import RunRecorder
 from lsw.retrain import retrain
-from lsw.rundir import RunDir
-from lsw.train import Trainer
+from lsw.rundir import DONE, FAILED, RUNNING, STOPPED, RunDir
+from lsw.scoring import flag_score, run_score
+from lsw.train import Cancelled, Trainer
 
 Progress = Callable[[str, int, int, int, int], None]  # phase, epoch, epochs, step, steps
 
@@ -27,10 +36,33 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
     """Run (or resume) the audit described by `config` into folder `out`; returns the summary.
 
     on_progress(phase, epoch, epochs, step, steps) is called every step, phase "lsw" or "retrain".
-    A set `cancel` stops within one batch by raising `lsw.train.Cancelled`.
+    A set `cancel` stops within one batch by raising `lsw.train.Cancelled` (status "stopped"). A
+    user error raises LswError (status "failed" with its message); any other error is logged to the
+    run's error log and raised as AuditFailed (status "failed").
     """
-    started = time.perf_counter()
     run = RunDir(out)
+    run.write_status(RUNNING)
+    try:
+        summary = _audit(config, run, resume, on_event, on_progress, cancel, problem, progress_bars)
+    except Cancelled:
+        run.write_status(STOPPED, "stopped by the user; resume continues from the last epoch")
+        raise
+    except LswError as e:
+        run.write_status(FAILED, str(e))
+        raise
+    except Exception as e:
+        log = run.write_error_log(traceback.format_exc())
+        message = f"{type(e).__name__}: {e}" + (f" (details in {log})" if log else "")
+        run.write_status(FAILED, message)
+        raise AuditFailed(message) from e
+    run.write_status(DONE)
+    return summary
+
+
+def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[EpochEvent], None] | None,
+           on_progress: Progress | None, cancel: threading.Event | None, problem: Problem | None,
+           progress_bars: bool) -> dict:
+    started = time.perf_counter()
     if resume:
         config = RunConfig.from_dict(run.config())
     if problem is None:
@@ -40,10 +72,18 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
         if on_progress is not None:
             on_progress("lsw", epoch, config.epochs, step, steps)
 
-    trainer = Trainer(config, problem, run, on_event=on_event, on_progress=lsw_progress, cancel=cancel)
-    trainer.run(resume=resume)
-    alpha = trainer.alpha()
-    score = trainer.score(alpha)
+    recorder = RunRecorder(run, config, problem)
+    observers = [recorder] if on_event is None else [recorder, on_event]
+    trainer = Trainer(config, problem, run.checkpoint, observers=observers, on_progress=lsw_progress, cancel=cancel,
+                      started=started)
+    if resume:
+        trainer.load_checkpoint()
+        recorder.resume_from(trainer.epoch)
+    else:
+        recorder.start(str(trainer.device))
+    trainer.run()
+    weight = trainer.method_score()
+    score = flag_score(run_score(config.to_dict()), weight, trainer.last_loss)
     summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
     if config.retrain_epochs > 0:
@@ -52,12 +92,12 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
                 on_progress("retrain", epoch, config.retrain_epochs, step, steps)
 
         setting = "filtered" if config.retrain == "none" else config.retrain
-        result = retrain(config, problem, alpha, setting, on_progress=retrain_progress, cancel=cancel, keep_by=score)
+        result = retrain(config, problem, weight, setting, on_progress=retrain_progress, cancel=cancel,
+                         keep_by=score)
         summary.update(retrain_test_acc=result.test_acc, retrain_setting=setting, retrain_n_train=result.n_train,
                        retrain_seconds=round(result.seconds, 3))
-    np.save(run.path / "alpha.npy", run.stack("alpha"))
-    np.save(run.path / "loss.npy", run.stack("loss"))
-    summary["seconds"] = round(time.perf_counter() - started, 3)
+    run.write_stacks()
+    summary["seconds"] = round(trainer.wall_seconds(), 3)  # every process that worked on the run
     run.write_summary(summary)
     return summary
 

@@ -1,7 +1,7 @@
 """What the trainer reports after every epoch."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -11,7 +11,8 @@ class EpochEvent:
     """The state of a run after one epoch. Arrays are over the noisy set D^n, in its order.
 
     epoch: epochs completed (1-based). epochs: total planned.
-    alpha: float32 (n,), sample weights in [0, 1]; higher alpha = trusted.
+    method_score: float32 (n,), the method's own per-sample score in [0, 1] (alpha for LSW, see
+        `lsw.scoring.score_name`); higher = trusted.
     loss: float32 (n,), per-sample cross-entropy of the given label (eval mode, no augmentation).
     pred, prob: int64 / float32 (n,), predicted class and its softmax probability.
     train_acc: accuracy on D^n against the given labels. test_acc: on the test split, or None.
@@ -24,11 +25,16 @@ class EpochEvent:
         when the trusted set was too small to hold one out.
     health: `lsw.health.Health.to_dict()`, whether the model is learning after this epoch.
     alpha_learned: whether this epoch learned the weights (see `lsw.train.Trainer.learning_alpha`).
+    above_chance: whether the held-out accuracy is clearly above chance (`lsw.health.above_chance`).
+    sets: per-sample evaluations of the trusted set's parts, e.g. clean_loss / clean_pred / clean_prob
+        over D^c and val_loss / val_pred / val_prob over the validation set (split order).
+    feature_positions, features: int64 (m,) positions in D^n and float32 (m, D) penultimate features of
+        that fixed subsample (the embedding map), or None.
     """
 
     epoch: int
     epochs: int
-    alpha: np.ndarray
+    method_score: np.ndarray
     loss: np.ndarray
     pred: np.ndarray
     prob: np.ndarray
@@ -43,6 +49,10 @@ class EpochEvent:
     val_loss: float | None = None
     health: dict | None = None
     alpha_learned: bool = False
+    above_chance: bool = False
+    sets: dict[str, np.ndarray] = field(default_factory=dict)
+    feature_positions: np.ndarray | None = None
+    features: np.ndarray | None = None
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""

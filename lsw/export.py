@@ -1,4 +1,10 @@
-"""Corrected labels to CSV: one row per sample, formula-safe cells, written atomically.
+"""Corrected labels to CSV: one row per sample of a run, formula-safe cells, written atomically.
+
+`corrected_labels(run, store)` is the one export: the Export page and `python -m lsw export` both
+write it. Every sample of the run is a row, the audited ones (D^n) and the trusted ones (D^c), with
+the set it was in. `original_label` is always the source's own label (never a synthetic-noise
+label); `given_label` is the label the audit trained on (differs only where synthetic noise flipped
+it); `final_label` is the reviewers' verdict, else the original label.
 
 Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with `=`, `+`,
 `-`, `@`, tab or carriage return as a formula, and file names, labels and reviewer names are
@@ -18,12 +24,15 @@ from typing import Any
 import pandas as pd
 
 from lsw.errors import LswError
-from lsw.store import Decision
+from lsw.rundir import RunDir
+from lsw.samples import AUDITED
+from lsw.store import Decision, ReviewStore
 
-COLUMNS = ["id", "path", "original_label", "final_label", "action", "reviewer", "time", "alpha", "loss",
-           "predicted_label", "flagged"]
-TEXT_COLUMNS = ["id", "path", "original_label", "final_label", "action", "reviewer", "time",
+COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
+           "alpha", "trust", "loss", "predicted_label", "flagged"]
+TEXT_COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
                 "predicted_label"]
+NUMBER_COLUMNS = ["alpha", "trust", "loss"]
 REQUIRED = ["id", "path", "label", "alpha", "loss", "pred", "flagged"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,43 +52,67 @@ def _text(value: Any) -> Any:
     return neutralise(value)
 
 
+def final_label(original: Any, given: Any, d: Decision | None) -> Any:
+    """The new label for relabel, "" for exclude, the label kept for correct (as the reviewer saw it,
+    else the given one), and the original label for ambiguous or no decision."""
+    if d is None or d.action == "ambiguous":
+        return original
+    if d.action == "relabel":
+        return d.new_label
+    if d.action == "exclude":
+        return ""
+    return d.old_label or given
+
+
 def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFrame:
     """Every sample with its final label, in the columns of `COLUMNS`.
 
-    samples: columns id, path, label (original class name), alpha, loss, pred (predicted class
-    name), flagged; other columns are ignored. final: the effective decision per sample id
-    (`ReviewStore.final_states`; looked up by `str(id)`).
-    final_label: the new label for relabel, "" for exclude, else (correct, ambiguous, no decision)
-    the original label. action, reviewer and time are "" for a sample without a decision.
+    samples: columns id, path, label (the source's own class name), alpha, loss, pred (predicted class
+    name), flagged, and optionally given_label (the class name training saw; default label), set
+    (default "audited") and trust (default NaN); other columns are ignored. final: the effective
+    decision per sample id (`ReviewStore.final_states`; looked up by `str(id)`).
+    final_label: see `final_label`. action, reviewer and time are "" for a sample without a decision.
     """
     missing = [c for c in REQUIRED if c not in samples.columns]
     if missing:
         raise LswError(f"cannot export: the sample table lacks column(s) {', '.join(missing)}")
+    given = samples["given_label"] if "given_label" in samples else samples["label"]
     decisions = [final.get(str(i)) for i in samples["id"]]
-    finals = []
-    for label, d in zip(samples["label"], decisions, strict=True):
-        if d is not None and d.action == "relabel":
-            finals.append(d.new_label)
-        elif d is not None and d.action == "exclude":
-            finals.append("")
-        else:
-            finals.append(label)
+    number = lambda c: pd.to_numeric(samples[c], errors="coerce").astype(float).to_numpy()  # noqa: E731
     df = pd.DataFrame({
         "id": list(samples["id"]),
         "path": list(samples["path"]),
+        "set": list(samples["set"]) if "set" in samples else [AUDITED] * len(samples),
         "original_label": list(samples["label"]),
-        "final_label": finals,
+        "given_label": list(given),
+        "final_label": [final_label(o, g, d) for o, g, d in zip(samples["label"], given, decisions, strict=True)],
         "action": [d.action if d else "" for d in decisions],
         "reviewer": [d.reviewer if d else "" for d in decisions],
         "time": [d.ts if d else "" for d in decisions],
-        "alpha": pd.to_numeric(samples["alpha"], errors="coerce").astype(float).to_numpy(),
-        "loss": pd.to_numeric(samples["loss"], errors="coerce").astype(float).to_numpy(),
+        "alpha": number("alpha"),
+        "trust": number("trust") if "trust" in samples else float("nan"),
+        "loss": number("loss"),
         "predicted_label": list(samples["pred"]),
         "flagged": samples["flagged"].fillna(False).astype(bool).to_numpy(),
     }, columns=COLUMNS)
     for col in TEXT_COLUMNS:
         df[col] = df[col].map(_text).astype(object)
     return df
+
+
+def corrected_labels(run: RunDir, store: ReviewStore) -> pd.DataFrame:
+    """The export of `run`: every sample (audited and trusted) with the reviewers' decisions in
+    `store` that were made on the label the sample is given in this run (see `lsw.store`)."""
+    table = run.sample_table(trusted=True)
+    if table.empty:
+        raise LswError(f"{run.path} holds no finished epoch of a run: nothing to export yet")
+    source = table["source_name"].where(table["source_name"] != "", table["label_name"])
+    frame = pd.DataFrame({
+        "id": table["id"], "path": table["id"], "set": table["set"], "label": source,
+        "given_label": table["label_name"], "alpha": table["alpha"] if "alpha" in table else float("nan"),
+        "trust": table["trust"], "loss": table["loss"], "pred": table["pred_name"], "flagged": table["flagged"]})
+    given = dict(zip(table["id"].astype(str), table["label_name"]))
+    return export_rows(frame, store.final_states(run.info().dataset, given))
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:

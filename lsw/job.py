@@ -8,16 +8,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-import traceback
-import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lsw.config import RunConfig
-from lsw.errors import LswError
+from lsw.errors import AuditFailed, LswError
 from lsw.eta import TimeLeft
 from lsw.events import EpochEvent
-from lsw.train import Cancelled
+from lsw.rundir import RunDir
 
 ACTIVE = ("starting", "running", "stopping")
 
@@ -69,8 +67,12 @@ class TrainingJob:
         self._thread.start()
 
     def stop(self) -> None:
-        self.cancel.set()
-        self._update(status="stopping")
+        """Ask a starting or running job to stop within one batch; a finished job stays as it is."""
+        with self._lock:
+            if not self._snap.active:
+                return
+            self.cancel.set()
+            self._snap = replace(self._snap, status="stopping")
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -97,7 +99,9 @@ class TrainingJob:
         self._update(last_event_epoch=event.epoch)
 
     def _work(self) -> None:
+        """The audit writes the run's status.json; the snapshot mirrors it for this process."""
         from lsw.audit import run_audit
+        from lsw.train import Cancelled
 
         try:
             self.summary = run_audit(self.config, self.run_dir, resume=self.resume, on_event=self._on_event,
@@ -105,16 +109,10 @@ class TrainingJob:
             self._update(status="done", seconds_left=0.0, message=None)
         except Cancelled:
             self._update(status="stopped", message="stopped by the user; resume continues from the last epoch")
-        except LswError as e:
+        except (LswError, AuditFailed) as e:
             self._update(status="failed", message=str(e))
-        except Exception as e:  # noqa: BLE001 - the app must stay up; the log keeps the details
-            log = self.run_dir / "error.log"
-            try:
-                log.parent.mkdir(parents=True, exist_ok=True)
-                log.write_text(traceback.format_exc())
-            except OSError:
-                pass
-            self._update(status="failed", message=f"{type(e).__name__}: {e} (details in {log})")
+        except Exception as e:  # noqa: BLE001 - the app must stay up (an error before the audit began)
+            self._update(status="failed", message=f"{type(e).__name__}: {e}")
 
 
 class JobRegistry:
@@ -135,23 +133,25 @@ class JobRegistry:
             if self._job is not None and self._job.snapshot().active:
                 raise LswError("a training run is already in progress: stop it first")
             if resume_dir is not None:
-                run_dir = Path(resume_dir)
-                if not (run_dir / "checkpoint.pt").exists():
-                    raise LswError(f"{run_dir} has no checkpoint to resume from: start a new run")
-                job = TrainingJob(config, run_dir, resume=True)
+                run = RunDir(resume_dir)
+                if not run.checkpoint.exists():
+                    raise LswError(f"{run.path} has no checkpoint to resume from: start a new run")
+                job = TrainingJob(config, run.path, resume=True)
             else:
-                run_id = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+                run_id = RunDir.new_id()
                 job = TrainingJob(config, self.runs_root / run_id, run_id=run_id)
             self._job = job
             job.start()
             return job
 
-    def latest_run_dir(self) -> Path | None:
-        """The newest run folder on disk (a finished or interrupted run from an earlier process)."""
-        if not self.runs_root.exists():
-            return None
-        runs = [p for p in self.runs_root.iterdir() if (p / "config.json").exists()]
-        return max(runs, key=lambda p: p.name) if runs else None
+    def runs(self) -> list[RunDir]:
+        """The runs on disk, newest first."""
+        return RunDir.list(self.runs_root)
+
+    def job_for(self, run: RunDir | None) -> TrainingJob | None:
+        """The job of this process that works (or worked) on `run`, if any."""
+        job = self.current()
+        return job if job is not None and run is not None and Path(job.run_dir) == run.path else None
 
 
 def set_training_threads() -> None:

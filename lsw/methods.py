@@ -21,20 +21,15 @@ from torch import nn
 from lsw.config import RunConfig
 from lsw.headmeta import lsw_head_step
 from lsw.reweight import (
-    apply_grads,
     clean_directional_derivatives,
     lsw_step,
-    per_sample_loss,
     plain_step,
+    reweighted_step,
     scale_meta_gradient,
 )
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LSW_STEPS = {"head": lsw_head_step, "full": lsw_step}  # RunConfig.meta (config.METAS) -> the LSW step
-
-
-def _trainable(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: p for k, p in model.named_parameters() if p.requires_grad}
 
 
 class Method:
@@ -122,26 +117,27 @@ class MWNet(Method):
         self.last = torch.full((n,), 0.5, device=device)
 
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
-        model.train()
-        params = _trainable(model)
-        losses = per_sample_loss(model(x), y)
-        if clean is not None:
-            v = self.vnet(losses.detach().unsqueeze(1)).squeeze(1)
-            vd = v.detach()
-            virtual = (vd * losses).sum() / len(vd)
-            g = dict(zip(params, torch.autograd.grad(virtual, list(params.values()), retain_graph=True)))
-            d, _ = clean_directional_derivatives(model, params, g, x, y, clean[0], clean[1], lr)
-            grad_v = -(lr / len(vd)) * d  # dLc/dv_i for theta' = theta - lr * sum(v l) / n
-            self.vopt.zero_grad(set_to_none=True)
-            v.backward(grad_v.to(v.dtype))
-            self.vopt.step()
-        with torch.no_grad():
-            v = self.vnet(losses.detach().float().unsqueeze(1)).squeeze(1)
-        self.last[pos] = v
-        loss = (v * losses).sum() / len(v)
-        grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-        apply_grads(opt, params, grads)
-        return loss.detach()
+        def weigh(losses, params):
+            if clean is not None:
+                self.meta_update(model, params, losses, x, y, clean, lr)
+            with torch.no_grad():
+                v = self.vnet(losses.detach().float().unsqueeze(1)).squeeze(1)
+            self.last[pos] = v
+            return v, len(v)
+
+        return reweighted_step(model, opt, x, y, weigh)[0]
+
+    def meta_update(self, model, params, losses, x, y, clean, lr) -> None:
+        """One Adam step of the weight net along dLc/dv through the virtual step theta - lr * sum(v l) / n."""
+        v = self.vnet(losses.detach().unsqueeze(1)).squeeze(1)
+        vd = v.detach()
+        virtual = (vd * losses).sum() / len(vd)
+        g = dict(zip(params, torch.autograd.grad(virtual, list(params.values()), retain_graph=True)))
+        d, _ = clean_directional_derivatives(model, params, g, x, y, clean[0], clean[1], lr)
+        grad_v = -(lr / len(vd)) * d  # dLc/dv_i for theta' = theta - lr * sum(v l) / n
+        self.vopt.zero_grad(set_to_none=True)
+        v.backward(grad_v.to(v.dtype))
+        self.vopt.step()
 
     def scores(self, eval_loss):
         """The weight net applied to each sample's latest evaluation loss."""
@@ -170,19 +166,17 @@ class L2RW(Method):
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
         if clean is None:
             return plain_step(model, opt, x, y)
-        model.train()
-        params = _trainable(model)
-        losses = per_sample_loss(model(x), y)
-        zeros = {k: torch.zeros_like(p) for k, p in params.items()}
-        d, _ = clean_directional_derivatives(model, params, zeros, x, y, clean[0], clean[1], 0.0)
-        w = d.clamp_min(0)
-        w = w / w.sum().clamp_min(1e-12)
-        self.total[pos] += (w * len(w)).clamp(max=1.0)
-        self.visits[pos] += 1
-        loss = (w.detach() * losses).sum()
-        grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-        apply_grads(opt, params, grads)
-        return loss.detach()
+
+        def weigh(losses, params):
+            zeros = {k: torch.zeros_like(p) for k, p in params.items()}
+            d, _ = clean_directional_derivatives(model, params, zeros, x, y, clean[0], clean[1], 0.0)
+            w = d.clamp_min(0)
+            w = w / w.sum().clamp_min(1e-12)
+            self.total[pos] += (w * len(w)).clamp(max=1.0)
+            self.visits[pos] += 1
+            return w.detach(), 1.0
+
+        return reweighted_step(model, opt, x, y, weigh)[0]
 
     def scores(self, eval_loss):
         return (self.total / self.visits.clamp_min(1)).cpu().numpy()

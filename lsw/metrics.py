@@ -37,15 +37,17 @@ def flag_metrics(is_noisy: np.ndarray, flagged: np.ndarray) -> dict:
             "n_flagged": int(flagged.sum())}
 
 
-def detection_metrics(is_noisy: np.ndarray, alpha: np.ndarray, threshold: float = 0.3) -> dict:
-    """Detection of wrong labels by `alpha` (higher = trusted): flagged = alpha < threshold.
+def detection_metrics(is_noisy: np.ndarray, flag_score: np.ndarray, threshold: float = 0.3) -> dict:
+    """Detection of wrong labels by `flag_score` in [0, 1] (higher = trusted; trust, alpha or a
+    peer's score): flagged = flag_score < threshold.
 
-    Returns auc (score 1 - alpha, noisy positive; None if one class only), f1, fdr (false discovery
-    rate = FP / flagged, 0 when nothing is flagged; lower is better), recall, precision, n_flagged.
+    Returns auc (noisy score 1 - flag_score, noisy positive; None if one class only), f1, fdr (false
+    discovery rate = FP / flagged, 0 when nothing is flagged; lower is better), recall, precision,
+    n_flagged.
     """
     is_noisy = np.asarray(is_noisy, dtype=bool)
-    alpha = np.asarray(alpha, dtype=np.float64)
-    return {"auc": roc_auc(is_noisy, 1.0 - alpha), **flag_metrics(is_noisy, alpha < threshold)}
+    flag_score = np.asarray(flag_score, dtype=np.float64)
+    return {"auc": roc_auc(is_noisy, 1.0 - flag_score), **flag_metrics(is_noisy, flag_score < threshold)}
 
 
 def detection_at_count(is_noisy: np.ndarray, noisy_score: np.ndarray, n_flag: int) -> dict:

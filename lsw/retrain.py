@@ -1,7 +1,6 @@
 """The final classifier: retrained from scratch on the kept samples (paper Sec. 4.3 and Table 6)."""
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -13,11 +12,11 @@ import torch
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
+from lsw.evaluation import evaluate
+from lsw.loop import build_training, epoch_batches, lr_schedule, run_epoch
 from lsw.metrics import accuracy
-from lsw.models import build_model
 from lsw.prepare import Problem
 from lsw.reweight import plain_step
-from lsw.train import Cancelled, autocast, evaluate, lr_schedule
 
 # Table 6's settings (2, joint training, is the LSW model itself).
 SETTINGS = {
@@ -72,29 +71,22 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     """
     device = data.device
     train = problem.source.train
-    torch.manual_seed(config.seed + 1)
-    model = build_model(config.model, train.shape, train.num_classes, str(device)).to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                          weight_decay=config.weight_decay, nesterov=config.momentum > 0)
+    model, opt = build_training(config, train.shape, train.num_classes, device, config.seed + 1)
     rows_t = torch.as_tensor(rows, device=device)
     labels = torch.as_tensor(problem.labels, device=device)
     w = None if weights is None else torch.as_tensor(weights, device=device)
     gen = torch.Generator().manual_seed(config.seed + 1)
-    steps = max(1, math.ceil(len(rows) / config.retrain_batch_size))
+
+    def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
+        r = rows_t[pos]
+        return plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
+
     for epoch in range(epochs):
-        perm = torch.randperm(len(rows), generator=gen).to(device)
-        for step, pos in enumerate(torch.tensor_split(perm, steps)):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            for g in opt.param_groups:
-                g["lr"] = lr_schedule(config.lr, epoch * steps + step, steps * epochs)
-            r = rows_t[pos]
-            with autocast(device):
-                plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
-            if on_progress is not None:
-                on_progress(epoch, step + 1, steps)
+        batches = epoch_batches(len(rows), config.retrain_batch_size, gen, device)
+        steps = len(batches)
+        progress = None if on_progress is None else (lambda i, n, epoch=epoch: on_progress(epoch, i, n))
+        run_epoch(opt, batches, step, lambda i, epoch=epoch, steps=steps: lr_schedule(
+            config.lr, epoch * steps + i, steps * epochs), device, cancel, progress)
     return model
 
 

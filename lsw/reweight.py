@@ -28,9 +28,10 @@ and the running statistics see each batch exactly once, in the real step.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -162,6 +163,34 @@ def apply_grads(optimizer: torch.optim.Optimizer, params: dict[str, torch.Tensor
     optimizer.zero_grad(set_to_none=True)
 
 
+Weigh = Callable[[torch.Tensor, Params], tuple[torch.Tensor, torch.Tensor | float]]
+
+
+def trainable(model: nn.Module) -> Params:
+    return {k: p for k, p in model.named_parameters() if p.requires_grad}
+
+
+def reweighted_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                    weigh: Weigh, meta: Callable[[Params, Params], Any] | None = None) -> tuple[torch.Tensor, Any]:
+    """The step skeleton LSW (full), MW-Net and L2RW share.
+
+    Per-sample losses l of the noisy batch; (w, norm) = weigh(l, params), where each method puts its
+    own weighting (LSW: alpha and sum(alpha); MW-Net: its weight net after its meta-update, and n;
+    L2RW: the clean-gradient weights, and 1); the weighted loss L = sum(w l) / norm and its gradient g;
+    meta(params, g) while g is at hand (LSW: dLc/dalpha through the virtual step theta - eta g); then
+    the optimiser step with g. Returns (L detached, what `meta` returned or None).
+    """
+    model.train()
+    params = trainable(model)
+    losses = per_sample_loss(model(x), y)
+    w, norm = weigh(losses, params)
+    loss = (w * losses).sum() / norm
+    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+    extra = meta(params, grads) if meta is not None else None
+    apply_grads(optimizer, params, grads)
+    return loss.detach(), extra
+
+
 def lsw_step(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
@@ -171,20 +200,18 @@ def lsw_step(
     clean: tuple[torch.Tensor, torch.Tensor] | None,
     eta: float,
 ) -> StepResult:
-    """One step of Algorithm 1: the weighted real step and, when `clean` is given, dLc/dalpha.
+    """One step of Algorithm 1: the weighted real step (Eq. 1) and, when `clean` is given, dLc/dalpha.
 
     The real step uses the same g as the virtual one (line 9: theta <- theta'(alpha), through the
     optimiser, so momentum and weight decay apply). The caller turns grad_alpha into the w update.
     """
-    model.train()
-    params = {k: p for k, p in model.named_parameters() if p.requires_grad}
-    loss = weighted_loss(per_sample_loss(model(x), y), alpha)
-    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
-    grad_alpha = clean_loss = None
+    meta = None
     if clean is not None:
-        grad_alpha, clean_loss = alpha_meta_gradient(model, params, grads, x, y, alpha, clean[0], clean[1], eta)
-    apply_grads(optimizer, params, grads)
-    return StepResult(loss.detach(), grad_alpha, clean_loss)
+        meta = lambda params, grads: alpha_meta_gradient(  # noqa: E731
+            model, params, grads, x, y, alpha, clean[0], clean[1], eta)
+    loss, out = reweighted_step(model, optimizer, x, y, lambda losses, params: (alpha, alpha.sum()), meta)
+    grad_alpha, clean_loss = out if out is not None else (None, None)
+    return StepResult(loss, grad_alpha, clean_loss)
 
 
 def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,

@@ -1,49 +1,91 @@
-"""A run's folder on disk: what the trainer writes and what the CLI export and the dashboard read.
+"""A run's folder: the one module that knows its layout, its status, and how to find runs.
 
-    config.json        the RunConfig plus source name, fingerprint, device
-    samples.npz        noisy/clean/val row indices, ids, given and true labels, class names
-    epochs/NNNN.npz    per epoch over D^n: alpha, loss, pred, prob (float32 / int64)
+    config.json        the RunConfig plus source name, fingerprint, device, classes
+    samples.npz        noisy/clean/val row indices, ids, class names, the source's own labels
+                       (`source_labels`), the labels training saw (`labels`: the source's, plus any
+                       synthetic noise) and the true labels when known
+    status.json        {"state": running | done | failed | stopped, "message"}, written by the audit
+    epochs/NNNN.npz    per epoch over D^n: the method's score (`alpha` for LSW, see
+                       `lsw.scoring.score_name`), loss, pred, prob; over D^c: clean_loss, clean_pred,
+                       clean_prob; over the validation set: val_loss, val_pred, val_prob (float32 / int64)
     metrics.jsonl      per epoch: the scalars of EpochEvent and pre-binned histograms
-    checkpoint.pt      model, optimiser, w, random states, epoch (written atomically every epoch)
-    alpha.npy loss.npy (epochs, n_noisy) stacks, written when a run ends
+    features.npz       penultimate features of a fixed subsample of D^n (the embedding map)
+    checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
+    <score>.npy loss.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
+    error.log          the traceback of an unexpected failure
+
+Everything else reads and writes a run through `RunDir`; no other module names these files.
 """
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lsw.atomic import atomic_write, json_default, write_json
+from lsw.scoring import run_score, score_name
 
-def atomic_write(path: Path, write: Any) -> None:
-    """Call write(file_object) on a temporary file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+if TYPE_CHECKING:
+    import pandas as pd
 
+CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
+EPOCHS, FEATURES, CHECKPOINT = "epochs", "features.npz", "checkpoint.pt"
+SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
 
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, default=_json_default).encode()))
+RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
+__all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
+           "STOPPED"]
 
 
-def _json_default(o: Any) -> Any:
-    if isinstance(o, np.generic):
-        return o.item()
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+@dataclass(frozen=True)
+class RunStatus:
+    """state: running | done | failed | stopped. A "running" run that no live job owns was
+    interrupted (a crash or a restart). message: why it failed or stopped, else None."""
+
+    state: str
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the review, map and export screens need to know of a run (read from config.json).
+
+    dataset: the source fingerprint that keys review decisions; data: the source spec; score: the
+    name of the flag score (higher = trusted, flagged below `threshold`); epoch: the last finished
+    epoch; noise: the synthetic noise spec, or None when training saw the source's own labels;
+    health: that epoch's `lsw.health` verdict (None for runs from before it); learning: whether the
+    model is learning (True when nothing is known), so its predictions are worth offering.
+    """
+
+    run_id: str
+    dataset: str
+    data: str
+    classes: list[str]
+    threshold: float
+    score: str
+    epoch: int
+    noise: str | None
+    method: str
+    health: dict | None = None
+
+    @property
+    def learning(self) -> bool:
+        return self.health is None or bool(self.health.get("ok", True))
+
+
+@dataclass(frozen=True)
+class Features:
+    """positions: int64 (m,), positions in D^n; features: float32 (m, D); epoch: when they were taken."""
+
+    positions: np.ndarray
+    features: np.ndarray
+    epoch: int
 
 
 class RunDir:
@@ -53,34 +95,116 @@ class RunDir:
         self.path = Path(path)
 
     @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
     def checkpoint(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.path / CHECKPOINT
+
+    @property
+    def error_log(self) -> Path:
+        return self.path / ERROR_LOG
 
     def exists(self) -> bool:
-        return (self.path / "config.json").exists()
+        return (self.path / CONFIG).exists()
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RunDir) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    # -- listing ----------------------------------------------------------------------------------
+    @staticmethod
+    def list(root: str | Path) -> list[RunDir]:
+        """The runs under `root` (folders with a config.json), newest first (run ids sort by time)."""
+        root = Path(root)
+        if not root.exists():
+            return []
+        runs = [RunDir(p) for p in root.iterdir() if (p / CONFIG).exists()]
+        return sorted(runs, key=lambda r: r.run_id, reverse=True)
+
+    @staticmethod
+    def latest(root: str | Path) -> RunDir | None:
+        runs = RunDir.list(root)
+        return runs[0] if runs else None
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh run id: the local time, then a random suffix (sorts by start time)."""
+        return time.strftime("%Y%m%d-%H%M%S") + "-" + os.urandom(3).hex()
+
+    # -- header -----------------------------------------------------------------------------------
     def write_config(self, config: dict) -> None:
-        write_json(self.path / "config.json", config)
+        write_json(self.path / CONFIG, config)
 
     def config(self) -> dict:
-        return json.loads((self.path / "config.json").read_text())
+        return json.loads((self.path / CONFIG).read_text())
 
     def write_samples(self, **arrays: np.ndarray) -> None:
-        atomic_write(self.path / "samples.npz", lambda f: np.savez(f, **arrays))
+        atomic_write(self.path / SAMPLES, lambda f: np.savez(f, **arrays))
 
     def samples(self) -> dict[str, np.ndarray]:
-        with np.load(self.path / "samples.npz", allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        """The samples.npz arrays; runs written before `source_labels` existed get it from `labels`
+        only when no synthetic noise was applied."""
+        with np.load(self.path / SAMPLES, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        if "source_labels" not in out and not self.config().get("noise"):
+            out["source_labels"] = out["labels"]
+        return out
 
+    def info(self) -> RunInfo:
+        cfg = self.config()
+        last = self.epoch_record()
+        return RunInfo(run_id=self.run_id, dataset=cfg["fingerprint"], data=cfg["data"],
+                       classes=[str(c) for c in cfg["classes"]], threshold=float(cfg["threshold"]),
+                       score=run_score(cfg), epoch=last["epoch"] if last else 0, noise=cfg.get("noise"),
+                       method=cfg.get("method", "lsw"), health=last.get("health") if last else None)
+
+    # -- status -----------------------------------------------------------------------------------
+    def write_status(self, state: str, message: str | None = None) -> None:
+        write_json(self.path / STATUS, {"state": state, "message": message})
+
+    def status(self) -> RunStatus | None:
+        """The stored status; runs from before status.json: done with a summary, else running (which,
+        with no live job, means interrupted). None for a folder that holds no run."""
+        p = self.path / STATUS
+        if p.exists():
+            try:
+                d = json.loads(p.read_text())
+                return RunStatus(d["state"], d.get("message"))
+            except (json.JSONDecodeError, KeyError):
+                pass
+        if (self.path / SUMMARY).exists():
+            return RunStatus(DONE)
+        return RunStatus(RUNNING) if self.exists() else None
+
+    def resumable(self) -> bool:
+        """Whether resuming makes sense: a checkpoint, and the run was stopped or interrupted (a
+        failed run is not offered: it would fail again; a done run has nothing left)."""
+        status = self.status()
+        return self.checkpoint.exists() and status is not None and status.state in (RUNNING, STOPPED)
+
+    def write_error_log(self, text: str) -> Path | None:
+        """Write the traceback of an unexpected failure; returns its path (None if it cannot be written)."""
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.error_log.write_text(text)
+            return self.error_log
+        except OSError:
+            return None
+
+    # -- epochs -----------------------------------------------------------------------------------
     def write_epoch(self, epoch: int, scalars: dict, histograms: dict, **arrays: np.ndarray) -> None:
         """Arrays first (atomically), then the metrics line, so a listed epoch always has its arrays."""
-        atomic_write(self.path / "epochs" / f"{epoch:04d}.npz", lambda f: np.savez(f, **arrays))
-        with open(self.path / "metrics.jsonl", "a") as f:
-            f.write(json.dumps({**scalars, "hist": histograms}, default=_json_default) + "\n")
+        atomic_write(self.path / EPOCHS / f"{epoch:04d}.npz", lambda f: np.savez(f, **arrays))
+        with open(self.path / METRICS, "a") as f:
+            f.write(json.dumps({**scalars, "hist": histograms}, default=json_default) + "\n")
 
     def metrics(self) -> list[dict]:
         """Per-epoch records, oldest first (a torn last line from a crash is ignored)."""
-        path = self.path / "metrics.jsonl"
+        path = self.path / METRICS
         if not path.exists():
             return []
         out = []
@@ -94,9 +218,9 @@ class RunDir:
     def truncate_to(self, epoch: int) -> None:
         """Forget epochs after `epoch` (used when resuming from that epoch's checkpoint)."""
         keep = [m for m in self.metrics() if m["epoch"] <= epoch]
-        atomic_write(self.path / "metrics.jsonl",
+        atomic_write(self.path / METRICS,
                      lambda f: f.write("".join(json.dumps(m) + "\n" for m in keep).encode()))
-        for p in (self.path / "epochs").glob("*.npz"):
+        for p in (self.path / EPOCHS).glob("*.npz"):
             if int(p.stem) > epoch:
                 p.unlink()
 
@@ -104,16 +228,58 @@ class RunDir:
         return [m["epoch"] for m in self.metrics()]
 
     def epoch_arrays(self, epoch: int) -> dict[str, np.ndarray]:
-        with np.load(self.path / "epochs" / f"{epoch:04d}.npz", allow_pickle=False) as z:
+        with np.load(self.path / EPOCHS / f"{epoch:04d}.npz", allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
+
+    def method_score(self, epoch: int) -> np.ndarray:
+        """float32 (n_noisy,): the method's own per-sample score at `epoch` (LSW: alpha), higher =
+        trusted. Runs written before the score was named by its method kept it under "alpha"."""
+        arrays = self.epoch_arrays(epoch)
+        name = score_name(self.config().get("method", "lsw"))
+        return arrays[name] if name in arrays else arrays["alpha"]
+
+    def epoch_record(self, epoch: int | None = None) -> dict | None:
+        """The metrics line of `epoch` (default the last) with its histograms, or None."""
+        records = self.metrics()
+        if epoch is None:
+            return records[-1] if records else None
+        return next((r for r in records if r["epoch"] == epoch), None)
+
+    def write_stacks(self) -> None:
+        """<score>.npy and loss.npy: (epochs, n_noisy) over all finished epochs."""
+        epochs = self.epochs()
+        name = score_name(self.config().get("method", "lsw"))
+        np.save(self.path / f"{name}.npy", np.stack([self.method_score(e) for e in epochs]))
+        np.save(self.path / LOSS_STACK, np.stack([self.epoch_arrays(e)["loss"] for e in epochs]))
 
     def stack(self, key: str) -> np.ndarray:
         """(epochs, n_noisy) array of `key` over all finished epochs."""
         return np.stack([self.epoch_arrays(e)[key] for e in self.epochs()])
 
+    # -- features ---------------------------------------------------------------------------------
+    def write_features(self, epoch: int, positions: np.ndarray, features: np.ndarray) -> None:
+        atomic_write(self.path / FEATURES,
+                     lambda f: np.savez(f, positions=positions, features=features, epoch=np.int64(epoch)))
+
+    def features(self) -> Features | None:
+        """The latest features for the embedding map, or None before the first epoch."""
+        p = self.path / FEATURES
+        if not p.exists():
+            return None
+        with np.load(p) as z:
+            return Features(z["positions"], z["features"], int(z["epoch"]))
+
+    # -- summary ----------------------------------------------------------------------------------
     def write_summary(self, summary: dict) -> None:
-        write_json(self.path / "summary.json", summary)
+        write_json(self.path / SUMMARY, summary)
 
     def summary(self) -> dict | None:
-        p = self.path / "summary.json"
+        p = self.path / SUMMARY
         return json.loads(p.read_text()) if p.exists() else None
+
+    # -- reading for the screens ------------------------------------------------------------------
+    def sample_table(self, epoch: int | None = None, trusted: bool = False) -> pd.DataFrame:
+        """See `lsw.samples.sample_table`."""
+        from lsw.samples import sample_table
+
+        return sample_table(self, epoch, trusted=trusted)

@@ -1,54 +1,72 @@
-"""One row per noisy-set sample of a run: what galleries show and what export writes."""
+"""One row per sample of a run: what galleries, the map and the export read."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+import numpy as np
 import pandas as pd
 
-from lsw.rundir import RunDir
-from lsw.scoring import flag_score, run_score
+from lsw.scoring import flag_score, run_score, score_name
+
+if TYPE_CHECKING:
+    from lsw.rundir import RunDir
+
+# the `set` column: D^n (scored, may be flagged), D^c, or the validation part of the trusted set
+AUDITED, TRUSTED, VALIDATION = "audited", "trusted", "validation"
 
 
-def sample_table(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
-    """The noisy set D^n at `epoch` (default: the last finished one).
+def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -> pd.DataFrame:
+    """The noisy set D^n at `epoch` (default: the last finished one), then, when `trusted`, D^c and the
+    validation set (the two parts of the trusted set).
 
-    Columns: row (index in the train set), id, label (given, int), label_name, alpha (higher =
-    trusted), loss, pred, pred_name, prob, trust, score (the flag score of the run's `score` rule, see
-    `lsw.scoring`), flagged (score < threshold), and when true labels are
-    known true_label and is_noisy. Sorted by D^n order. Empty frame when no epoch has finished.
+    Columns: row (index in the train set), id, set ("audited" = D^n, "trusted" = D^c, "validation"), label (the
+    label training saw, int: the source's own plus any synthetic noise), label_name, source_name (the
+    source's own label), the method's score by its name (`alpha` for LSW; NaN on trusted rows, which
+    have none), loss, pred, pred_name, prob, trust (exp(-loss)), score (the run's flag score, see
+    `lsw.scoring`; higher = trusted), flagged (score < threshold; never on trusted rows), and when
+    true labels are known true_label and is_noisy. Empty frame when no epoch has finished.
+    Trusted rows of runs written before D^c was evaluated per sample have NaN loss and pred -1.
     """
     s = run.samples()
     cfg = run.config()
-    classes = [str(c) for c in s["classes"]]
-    noisy = s["noisy_index"]
     epochs = run.epochs()
     if not epochs:
         return pd.DataFrame()
-    arrays = run.epoch_arrays(epoch if epoch is not None else epochs[-1])
-    labels = s["labels"][noisy]
-    df = pd.DataFrame({
-        "row": noisy,
-        "id": s["ids"][noisy],
-        "label": labels,
-        "label_name": [classes[k] for k in labels],
-        "alpha": arrays["alpha"],
-        "loss": arrays["loss"],
-        "pred": arrays["pred"],
-        "pred_name": [classes[k] for k in arrays["pred"]],
-        "prob": arrays["prob"],
-    })
-    df["trust"] = flag_score("trust", arrays["alpha"], arrays["loss"])
-    df["score"] = flag_score(run_score(cfg), arrays["alpha"], arrays["loss"])
-    df["flagged"] = df["score"] < cfg["threshold"]
+    epoch = epoch if epoch is not None else epochs[-1]
+    arrays = run.epoch_arrays(epoch)
+    name = score_name(cfg.get("method", "lsw"))
+    parts = [_rows(s, s["noisy_index"], AUDITED, name, run.method_score(epoch), arrays["loss"], arrays["pred"],
+                   arrays["prob"])]
+    for which, key in ((TRUSTED, "clean"), (VALIDATION, "val")) if trusted else ():
+        rows = s.get(f"{key}_index", np.array([], dtype=np.int64))
+        n = len(rows)
+        parts.append(_rows(s, rows, which, name, np.full(n, np.nan), arrays.get(f"{key}_loss", np.full(n, np.nan)),
+                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan))))
+    df = pd.concat(parts, ignore_index=True)
+    df["trust"] = flag_score("trust", df[name], df["loss"])
+    df["score"] = flag_score(run_score(cfg), df[name], df["loss"])
+    df["flagged"] = (df["set"] == AUDITED) & (df["score"] < cfg["threshold"])
     if "true_labels" in s:
-        true = s["true_labels"][noisy]
-        df["true_label"] = true
-        df["is_noisy"] = true != labels
+        df["true_label"] = s["true_labels"][df["row"]]
+        df["is_noisy"] = df["true_label"] != df["label"]
     return df
 
 
-def export_frame(run: RunDir, epoch: int | None = None) -> pd.DataFrame:
-    """The CLI export: id, given label, alpha, loss, predicted label, flagged (class names)."""
-    df = sample_table(run, epoch)
+def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.ndarray, loss: np.ndarray,
+          pred: np.ndarray, prob: np.ndarray) -> pd.DataFrame:
+    classes = [str(c) for c in s["classes"]]
+    labels = s["labels"][index]
+    source = s["source_labels"][index] if "source_labels" in s else np.full(len(index), -1)
     return pd.DataFrame({
-        "id": df["id"], "given_label": df["label_name"], "alpha": df["alpha"].round(6),
-        "loss": df["loss"].round(6), "predicted_label": df["pred_name"], "flagged": df["flagged"]})
-
+        "row": index,
+        "id": s["ids"][index],
+        "set": which,
+        "label": labels,
+        "label_name": [classes[k] for k in labels],
+        "source_name": [classes[k] if k >= 0 else "" for k in source],
+        weight_name: np.asarray(weight, dtype=np.float32),
+        "loss": np.asarray(loss, dtype=np.float32),
+        "pred": np.asarray(pred, dtype=np.int64),
+        "pred_name": [classes[k] if k >= 0 else "" for k in pred],
+        "prob": np.asarray(prob, dtype=np.float32),
+    })

@@ -2,6 +2,10 @@
 
 Guarantees:
 
+- Keyed by sample and label: a decision belongs to (data set, sample id, the label the sample was
+  given when it was made). With synthetic noise or another noise seed the same sample can be given
+  another label; a decision made on one given label does not apply to the other. Rows written
+  before `given_label` existed (NULL) apply whatever the label.
 - Append-only: decision rows are never updated or deleted. An "undo" is a new row whose `undoes`
   names the decision it cancels; `final_states` works the effective state out of the log.
 - Durable: every write is its own `BEGIN IMMEDIATE` ... `COMMIT` in WAL mode with
@@ -36,7 +40,8 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     dataset TEXT NOT NULL, sample_id TEXT NOT NULL, reviewer TEXT NOT NULL, ts TEXT NOT NULL,
-    action TEXT NOT NULL, old_label TEXT, new_label TEXT, alpha REAL, loss REAL, run_id TEXT, undoes INTEGER
+    action TEXT NOT NULL, old_label TEXT, new_label TEXT, alpha REAL, loss REAL, run_id TEXT, undoes INTEGER,
+    given_label TEXT
 );
 CREATE INDEX IF NOT EXISTS decisions_sample ON decisions (dataset, sample_id, id);
 CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions (dataset, reviewer, id);
@@ -50,15 +55,18 @@ CREATE TABLE IF NOT EXISTS runs (
 _NOT_UNDONE = ("action <> 'undo' AND NOT EXISTS "
                "(SELECT 1 FROM decisions u WHERE u.undoes = d.id AND u.action = 'undo')")
 _INSERT = ("INSERT INTO decisions (dataset, sample_id, reviewer, ts, action, old_label, new_label, alpha,"
-           " loss, run_id, undoes) VALUES (?,?,?,?,?,?,?,?,?,?,?)")
-_ITEM_KEYS = frozenset({"sample_id", "old_label", "new_label", "alpha", "loss", "run_id", "expected_last_id"})
+           " loss, run_id, undoes, given_label) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+_ITEM_KEYS = frozenset({"sample_id", "old_label", "new_label", "alpha", "loss", "run_id", "expected_last_id",
+                        "given_label"})
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class Decision:
-    """One row of the log. ts: UTC ISO-8601 ending in Z. undoes: for action "undo", the id cancelled."""
+    """One row of the log. ts: UTC ISO-8601 ending in Z. undoes: for action "undo", the id cancelled.
+    old_label: the sample's label as the reviewer saw it (a relabel shows); given_label: the label the
+    data gave the sample when the decision was made (None in rows from before it was kept)."""
 
     id: int
     dataset: str
@@ -72,6 +80,11 @@ class Decision:
     loss: float | None
     run_id: str | None
     undoes: int | None
+    given_label: str | None = None
+
+    def applies_to(self, given_label: str | None) -> bool:
+        """Whether this decision holds for a sample given `given_label` (None: any label)."""
+        return given_label is None or self.given_label is None or self.given_label == given_label
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ class _Pending:
     run_id: str | None
     undoes: int | None
     expected_last_id: int | None
+    given_label: str | None
 
 
 def utc_now() -> str:
@@ -149,6 +163,7 @@ class ReviewStore:
         self._generation = 0  # bumped by close(): connections of an older generation are reopened
         try:
             self._retry(lambda c: c.executescript(SCHEMA))  # IF NOT EXISTS: safe from several processes
+            self._retry(_add_given_label)
         except sqlite3.DatabaseError as e:
             raise LswError(f"cannot open the review database {self.path}: {e}") from e
 
@@ -238,7 +253,7 @@ class ReviewStore:
                         _opt_float("alpha", fields.get("alpha"), sid),
                         _opt_float("loss", fields.get("loss"), sid),
                         _opt_str(fields.get("run_id")), None if undoes is None else int(undoes),
-                        None if expected is None else int(expected))
+                        None if expected is None else int(expected), _opt_str(fields.get("given_label")))
 
     @staticmethod
     def _insert(c: sqlite3.Connection, dataset: str, reviewer: str, p: _Pending) -> RecordResult:
@@ -253,20 +268,22 @@ class ReviewStore:
         conflict = None
         if p.expected_last_id is not None:
             other = c.execute("SELECT * FROM decisions WHERE dataset=? AND sample_id=? AND id>?"
-                              " AND reviewer<>? ORDER BY id DESC LIMIT 1",
-                              (dataset, p.sample_id, p.expected_last_id, reviewer)).fetchone()
+                              " AND reviewer<>? AND (? IS NULL OR given_label IS NULL OR given_label=?)"
+                              " ORDER BY id DESC LIMIT 1",
+                              (dataset, p.sample_id, p.expected_last_id, reviewer, p.given_label,
+                               p.given_label)).fetchone()
             conflict = None if other is None else _decision(other)
         ts = utc_now()  # taken under the write lock: ts order follows id order
         cur = c.execute(_INSERT, (dataset, p.sample_id, reviewer, ts, p.action, p.old_label, p.new_label,
-                                  p.alpha, p.loss, p.run_id, p.undoes))
+                                  p.alpha, p.loss, p.run_id, p.undoes, p.given_label))
         d = Decision(int(cur.lastrowid or 0), dataset, p.sample_id, reviewer, ts, p.action, p.old_label,
-                     p.new_label, p.alpha, p.loss, p.run_id, p.undoes)
+                     p.new_label, p.alpha, p.loss, p.run_id, p.undoes, p.given_label)
         return RecordResult(d, conflict)
 
     def record(self, dataset: str, sample_id: str, reviewer: str, action: str, *,
                old_label: str | None = None, new_label: str | None = None, alpha: float | None = None,
                loss: float | None = None, run_id: str | None = None, expected_last_id: int | None = None,
-               undoes: int | None = None) -> RecordResult:
+               undoes: int | None = None, given_label: str | None = None) -> RecordResult:
         """Append one decision in its own transaction; when this returns, it is on disk.
 
         expected_last_id: the id of the sample's latest log row as the caller saw it (0: it saw none);
@@ -274,10 +291,11 @@ class ReviewStore:
         (the later one sets the final label) and `conflict` holds that reviewer's latest decision.
         None skips the check. A reviewer's own later rows are never a conflict.
         undoes: only for action "undo" (prefer `undo_last`): the id of the decision to cancel.
+        given_label: the label the data gives the sample now; the decision holds only while it does.
         """
         name = clean_reviewer(reviewer)
         fields = dict(old_label=old_label, new_label=new_label, alpha=alpha, loss=loss, run_id=run_id,
-                      expected_last_id=expected_last_id, undoes=undoes)
+                      expected_last_id=expected_last_id, undoes=undoes, given_label=given_label)
         p = self._validate(sample_id, action, fields)
         return self._write(lambda c: self._insert(c, dataset, name, p))
 
@@ -287,7 +305,7 @@ class ReviewStore:
         none is (a bad item raises LswError before anything is written).
 
         items: dicts with sample_id and optionally old_label, new_label, alpha, loss, run_id,
-        expected_last_id; `common` gives defaults for those keys (e.g. run_id, new_label).
+        expected_last_id, given_label; `common` gives defaults for those keys (e.g. run_id, new_label).
         Results come in the order of `items`.
         """
         name = clean_reviewer(reviewer)
@@ -319,7 +337,7 @@ class ReviewStore:
             if t is None:
                 return None
             p = _Pending(t["sample_id"], "undo", t["old_label"], None, t["alpha"], t["loss"], t["run_id"],
-                         t["id"], None)
+                         t["id"], None, t["given_label"])
             return self._insert(c, dataset, name, p).decision
 
         return self._write(tx)
@@ -333,19 +351,33 @@ class ReviewStore:
                               (dataset, str(sample_id)))
         return [_decision(r) for r in rows]
 
-    def final_states(self, dataset: str) -> dict[str, Decision]:
+    def final_states(self, dataset: str, given: Mapping[str, str] | None = None) -> dict[str, Decision]:
         """Per sample id: its latest effective decision (not an undo, not undone). Undoing a sample's
         latest decision makes the one before it (if any) effective again; samples whose every decision
-        was undone are absent."""
+        was undone are absent.
+
+        given: sample id -> the label the data gives it now; decisions made on another given label
+        are left out (see the module docstring). None keeps every decision."""
         rows = self._read(f"SELECT * FROM decisions d WHERE dataset=? AND {_NOT_UNDONE} ORDER BY id",
                           (dataset,))
-        return {r["sample_id"]: _decision(r) for r in rows}
+        out = {}
+        for r in rows:
+            d = _decision(r)
+            if given is None or d.applies_to(given.get(d.sample_id)):
+                out[d.sample_id] = d
+        return out
 
-    def latest_ids(self, dataset: str) -> dict[str, int]:
-        """Per sample id: the id of its latest log row of any kind (pass it as `expected_last_id`)."""
-        rows = self._read("SELECT sample_id, MAX(id) AS id FROM decisions WHERE dataset=? GROUP BY sample_id",
+    def latest_ids(self, dataset: str, given: Mapping[str, str] | None = None) -> dict[str, int]:
+        """Per sample id: the id of its latest log row of any kind (pass it as `expected_last_id`);
+        `given` as in `final_states`."""
+        rows = self._read("SELECT sample_id, id, given_label FROM decisions WHERE dataset=? ORDER BY id",
                           (dataset,))
-        return {r["sample_id"]: int(r["id"]) for r in rows}
+        out = {}
+        for r in rows:
+            label = r["given_label"]
+            if given is None or label is None or given.get(r["sample_id"], label) == label:
+                out[r["sample_id"]] = int(r["id"])
+        return out
 
     # -- runs ------------------------------------------------------------------------------------
     def register_run(self, run_id: str, dataset: str, config_json: str, run_dir: str | Path) -> None:
@@ -387,6 +419,17 @@ class ReviewStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _add_given_label(c: sqlite3.Connection) -> None:
+    """Databases made before decisions were keyed by their given label get the column (NULL in old rows)."""
+    columns = {row[1] for row in c.execute("PRAGMA table_info(decisions)")}
+    if "given_label" not in columns:
+        try:
+            c.execute("ALTER TABLE decisions ADD COLUMN given_label TEXT")
+        except sqlite3.OperationalError as e:  # another process added it first
+            if "duplicate column" not in str(e).lower():
+                raise
 
 
 def _decision(r: sqlite3.Row) -> Decision:

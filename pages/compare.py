@@ -1,28 +1,27 @@
 """Compare: LSW against MW-Net, L2RW, confident learning and small-loss on the same split and noise."""
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import state
+from lsw.home import compare_root
+from lsw.research.compare import comparisons, load_comparison
 
 st.title("Compare methods")
 st.caption("Each method gives every sample a trust score (higher = trusted) on the same split, noise and model. "
            "AUC uses the full ranking; F1, FDR and recall use LSW's threshold for LSW, cleanlab's own flags for "
            "cleanlab, and the known noise rate for the others. Cost = time per training step relative to plain "
            "training, measured in the same run.")
-root = state.lsw_home() / "compare"
-runs = sorted((p for p in root.glob("*") if (p / "compare.json").exists()), reverse=True) if root.exists() else []
+root = compare_root()
+runs = comparisons(root)
 if not runs:
     st.info("No comparison yet. Run one from a terminal, for example:")
     st.code(f"python -m lsw compare --data digits --noise symmetric:0.3 --clean-per-class 10 --epochs 10 "
             f"--out {root}/digits-sym30")
     st.stop()
 picked = st.selectbox("Comparison", runs, format_func=lambda p: p.name)
-result = json.loads((picked / "compare.json").read_text())
+result = load_comparison(picked)
 cfg = result["config"]
 st.write(f"**{cfg['data']}**, noise {cfg['noise']} (realised {result['noise_rate']:.3f}), "
          f"{result['n_noisy']:,} noisy / {result['n_clean']:,} clean, model {cfg['model']}, {cfg['epochs']} epochs, "

@@ -14,14 +14,13 @@ st.title("Embedding map")
 st.caption("UMAP of the current model's penultimate features for a fixed subsample of up to 3,000 samples. "
            "Wrong labels often sit inside another class's cluster. Select points (box or lasso) to review them.")
 show_notices()
-df, ctx = runview.require()
+df, info = runview.require()
 run = state.current_run()
-path = run.path / "features.npz"
-if not path.exists():
+feats = run.features()
+if feats is None:
     st.info("No features yet: they are written after every epoch.")
     st.stop()
-with np.load(path) as z:
-    positions, features, feat_epoch = z["positions"], z["features"], int(z["epoch"])
+positions, features, feat_epoch = feats.positions, feats.features, feats.epoch
 key = (str(run.path), feat_epoch)
 result = embedder().request(key, features)
 
@@ -57,7 +56,7 @@ fig = px.scatter(sub, x="x", y="y", color=column, hover_name="id",
                  hover_data={"label_name": True, "pred_name": True, "alpha": ":.3f", "score": ":.3f", "x": False,
                              "y": False},
                  color_continuous_scale="RdYlGn", range_color=(0, 1) if column in ("alpha", "score") else None,
-                 labels={"alpha": "alpha (higher = trusted)", "score": f"{ctx['score']} (higher = trusted)",
+                 labels={"alpha": "alpha (higher = trusted)", "score": f"{info.score} (higher = trusted)",
                          "label_name": "given", "pred_name": "predicted"},
                  height=620)
 fig.update_traces(marker=dict(size=5))
@@ -74,7 +73,6 @@ else:
     chosen = sub.iloc[picked]
 if len(chosen):
     st.subheader(f"{len(chosen)} selected sample(s)")
-    store = state.store()
-    grid(chosen.head(32), ctx, store.final_states(ctx["dataset"]), store.latest_ids(ctx["dataset"]))
+    grid(chosen.head(32), info, *runview.decisions(df, info))
 else:
     st.caption("No points selected.")

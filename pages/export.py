@@ -5,16 +5,14 @@ import streamlit as st
 
 from app import runview, state
 from app.exporting import preview, write_form
-from lsw.export import export_rows, to_csv_bytes
+from lsw.export import corrected_labels, to_csv_bytes
 
 st.title("Export")
-st.caption("One row per audited sample: original and final label, the decision with who and when, alpha, loss, "
-           "the model's prediction and whether it was flagged. Cells that a spreadsheet would run as a formula "
-           "are quoted.")
-df, ctx = runview.require()
-frame = df.rename(columns={"label_name": "label_given"}).assign(path=df["id"], label=df["label_name"],
-                                                                 pred=df["pred_name"])
-out = export_rows(frame, state.store().final_states(ctx["dataset"]))
+st.caption("One row per sample, audited and trusted: the source's own label, the label the audit trained on, "
+           "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
+           "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
+df, info = runview.require()
+out = corrected_labels(state.current_run(), state.store())
 c = st.columns(3)
 c[0].metric("Rows", f"{len(out):,}")
 c[1].metric("Decisions", f"{int((out.action != '').sum()):,}")
@@ -24,5 +22,5 @@ if not ok:
     st.warning(why)
 preview(out, ok)
 st.download_button("Download CSV", to_csv_bytes(out) if ok else b"",  # the file is served only when ok
-                   file_name=f"labels-{ctx['run_id']}.csv", mime="text/csv", disabled=not ok, type="primary")
-write_form(out, ctx["run_id"], ok)
+                   file_name=f"labels-{info.run_id}.csv", mime="text/csv", disabled=not ok, type="primary")
+write_form(out, info.run_id, ok)

@@ -7,25 +7,37 @@ from app import state
 from app.charts import curves, histogram
 from app.health import health_banner
 from app.progress import job_panel
-from lsw.scoring import run_score
 
 st.title("Training monitor")
 st.caption("Each epoch: how the sample weights alpha and the losses are distributed. With known true labels "
            "the bars split clean vs noisy samples, otherwise kept vs flagged. Higher alpha = trusted.")
 job_panel()
 
-job = state.registry().current()
+job = state.registry().job_for(state.current_run())
 active = job is not None and job.snapshot().active
 
 
-@st.fragment(run_every=2.0 if active else None)
+def _picked(newest: int) -> None:
+    """Remember the epoch the user chose; choosing the newest means: follow the newest."""
+    value = st.session_state["monitor_epoch"]
+    st.session_state["monitor_pick"] = None if value == newest else value
+
+
+def shown_epoch(newest: int) -> int:
+    """The user's chosen epoch, else the newest: while training adds epochs the choice stays."""
+    pick = st.session_state.get("monitor_pick")
+    epoch = newest if pick is None or pick > newest else pick
+    return st.slider("Epoch shown", 1, newest, epoch, key="monitor_epoch", on_change=_picked, args=(newest,))
+
+
+@st.fragment(run_every=3.0 if active else None)
 def charts() -> None:
     run = state.current_run()
     records = run.metrics() if run is not None else []
     if not records:
         st.info("No finished epoch yet: start a run on the Setup page; the first histogram appears after epoch 1.")
         return
-    cfg = run.config()
+    info = run.info()
     last = records[-1]
     health_banner(last)
     cols = st.columns(5)
@@ -36,15 +48,13 @@ def charts() -> None:
     cols[3].metric("Detection AUC", "-" if last.get("auc") is None else f"{last['auc']:.3f}",
                    help="Known only with synthetic noise or true labels; higher = better")
     cols[4].metric("Clean-set loss", f"{last['clean_loss']:.3f}", help="lower = better")
-    epoch = last["epoch"]
-    if len(records) > 1:
-        epoch = st.slider("Epoch shown", 1, last["epoch"], last["epoch"], key="monitor_epoch")
+    epoch = shown_epoch(last["epoch"]) if len(records) > 1 else last["epoch"]
     record = next(r for r in records if r["epoch"] == epoch)
     left, right = st.columns(2)
-    by_alpha = run_score(cfg) == "alpha"  # the flag line sits on the histogram of the score that flags
-    left.plotly_chart(histogram(record, "alpha", cfg["threshold"] if by_alpha else None), width="stretch",
+    by_alpha = info.score == "alpha"  # the flag line sits on the histogram of the score that flags
+    left.plotly_chart(histogram(record, "alpha", info.threshold if by_alpha else None), width="stretch",
                       key="hist_alpha")
-    right.plotly_chart(histogram(record, "loss", None if by_alpha else cfg["threshold"]), width="stretch",
+    right.plotly_chart(histogram(record, "loss", None if by_alpha else info.threshold), width="stretch",
                        key="hist_loss")
     left, right = st.columns(2)
     if last.get("auc") is not None:

@@ -163,8 +163,8 @@ def test_review_requires_a_name_and_the_retired_password_asks_for_accounts(app, 
 
 def test_compare_page_shows_a_comparison(app, tmp_path):
     pytest.importorskip("cleanlab")
-    from lsw.compare import run_compare
     from lsw.config import RunConfig
+    from lsw.research.compare import run_compare
 
     cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu")
     run_compare(cfg, ["lsw", "small-loss"], tmp_path / "compare" / "demo")
@@ -183,10 +183,139 @@ def test_setup_values_survive_visiting_other_pages(app):
     assert app.selectbox(key="setup_noise_type").value == "instance"
 
 
+def wait_for_job(at, timeout=120):
+    from app import state
+
+    deadline = time.time() + timeout
+    while state.registry().current().snapshot().active and time.time() < deadline:
+        time.sleep(0.3)
+    return at.run()
+
+
 def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):
     app.selectbox(key="setup_kind").set_value("folder").run()
     app.text_input(key="setup_path").set_value(str(tmp_path / "missing")).run()
     next(b for b in app.button if b.label == "Start training").click().run()
-    assert not app.exception
-    assert "does not exist" in app.error[0].value
-    assert app.text_input(key="setup_path").value == str(tmp_path / "missing")
+    at = wait_for_job(app)  # the job checks the data (bug h: once, not also in the button handler)
+    assert not at.exception
+    assert "does not exist" in at.error[0].value
+    assert at.text_input(key="setup_path").value == str(tmp_path / "missing")
+
+
+def test_synthetic_noise_is_off_for_the_users_own_data(app):
+    # bug a: "symmetric 0.3" stayed on when the source was switched to a folder or a manifest
+    assert app.selectbox(key="setup_noise_type").value == "symmetric"  # the digits demo evaluates on known noise
+    assert any("Synthetic noise" in w.value for w in app.warning)
+    for kind in ("folder", "csv"):
+        app.selectbox(key="setup_kind").set_value(kind).run()
+        assert app.selectbox(key="setup_noise_type").value == "none", kind
+        assert not any("Synthetic noise" in w.value for w in app.warning)
+    app.selectbox(key="setup_noise_type").set_value("instance").run()  # asked for explicitly: kept
+    assert app.selectbox(key="setup_noise_type").value == "instance"
+    assert any("Synthetic noise **instance:0.3** is on" in w.value for w in app.warning)
+
+
+def test_every_page_says_when_the_run_shown_has_synthetic_noise(app):
+    at = run_short_job(app, epochs=1)
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert any("Synthetic noise **symmetric:0.3** is on" in w.value for w in at.sidebar.warning), page
+
+
+def test_setup_prepares_the_data_once_in_the_job(app, monkeypatch):
+    # bug h: the button handler decoded and prepared the data, threw it away, and the job prepared again
+    import lsw.audit
+    import lsw.prepare
+
+    calls = []
+    real = lsw.prepare.prepare
+
+    def counting(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(lsw.prepare, "prepare", counting)
+    monkeypatch.setattr(lsw.audit, "prepare", counting)
+    app.sidebar.text_input[0].set_value("ann").run()
+    next(b for b in app.button if b.label == "Start training").click().run()
+    assert app.get("progress") or app.success  # the bar shows at once (or the tiny run is already done)
+    wait_for_job(app)
+    assert len(calls) == 1
+
+
+def stopped_run(home, run_id, epochs=3):
+    """A run on disk that was stopped after its first epoch, as an earlier process left it."""
+    import threading
+
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.train import Cancelled
+
+    cancel = threading.Event()
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=epochs, device="cpu")
+    with pytest.raises(Cancelled):
+        run_audit(cfg, home / "runs" / run_id, on_event=lambda e: cancel.set(), cancel=cancel)
+    return home / "runs" / run_id
+
+
+def test_the_sidebar_pick_wins_over_a_finished_job_and_an_older_run_resumes(app, tmp_path):
+    # bug d: once any job existed in the process, the sidebar's run picker was ignored
+    old = stopped_run(tmp_path, "20000101-000000-old000")
+    at = run_short_job(app, epochs=2)
+    from app import state
+
+    shown = lambda: next(m.value for m in at.metric if m.label == "Shown from epoch")  # noqa: E731
+    at.switch_page("../pages/review.py").run()
+    assert shown() == "2"  # the job's run
+    at.sidebar.selectbox[0].set_value(old.name).run()
+    assert shown() == "1"  # the older run, stopped after epoch 1
+    at.switch_page("../pages/setup.py").run()
+    assert any("was stopped after epoch 1" in w.value for w in at.warning)
+    resume = next(b for b in at.button if b.label == "Resume")
+    assert not resume.disabled
+    resume.click().run()
+    wait_for_job(at)
+    assert str(state.registry().current().run_dir) == str(old)
+    assert state.registry().current().snapshot().status == "done"
+
+
+def test_after_a_restart_a_failed_run_is_shown_as_failed_not_interrupted(tmp_path, monkeypatch):
+    # bug e: after a restart a failed run (a NaN loss) was offered as "interrupted, resume"
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.errors import LswError
+
+    with pytest.raises(LswError):
+        run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, start_epoch=0,
+                            lr=1e6, device="cpu"), tmp_path / "runs" / "20000101-000000-nan000")
+    monkeypatch.setenv("LSW_HOME", str(tmp_path))
+    st.cache_resource.clear()  # a fresh server process
+    at = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not at.exception
+    assert any("failed" in e.value and "lower the learning rate" in e.value for e in at.error)
+    assert not any("interrupted" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "Resume").disabled
+    st.cache_resource.clear()
+
+
+def test_the_chosen_epoch_stays_while_training_adds_epochs(app, tmp_path):
+    # bug i: the epoch slider jumped back to the newest epoch at every refresh while training
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.rundir import RunDir
+
+    run = RunDir(tmp_path / "runs" / "20000101-000000-mon000")
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu"), run.path)
+    at = app.switch_page("../pages/monitor.py").run()
+    assert at.slider(key="monitor_epoch").value == 3
+    at.slider(key="monitor_epoch").set_value(1).run()
+    record = run.metrics()[-1]
+    run.write_epoch(4, {**{k: v for k, v in record.items() if k != "hist"}, "epoch": 4}, record["hist"],
+                    **run.epoch_arrays(3))  # training finishes another epoch
+    at.run()
+    assert at.slider(key="monitor_epoch").value == 1 and at.slider(key="monitor_epoch").max == 4
+    at.slider(key="monitor_epoch").set_value(4).run()  # back to the newest: follow the newest again
+    run.write_epoch(5, {**{k: v for k, v in record.items() if k != "hist"}, "epoch": 5}, record["hist"],
+                    **run.epoch_arrays(3))
+    at.run()
+    assert at.slider(key="monitor_epoch").value == 5

@@ -1,7 +1,7 @@
 """The bench runs on the CPU at small sizes and prints the side-by-side table."""
-from lsw.bench import bench_pair, format_table
 from lsw.cli import main
 from lsw.device_data import resolve_device
+from lsw.research.bench import bench_pair, format_table
 
 
 def test_bench_pair_measures_all_three_steps():

@@ -1,9 +1,12 @@
 """The command line: a real run, the export, and one-line errors with a non-zero exit."""
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,11 +28,52 @@ def test_run_and_export(tmp_path):
     assert "AUC" in r.stdout and "test acc (retrained)" in r.stdout
     assert (out / "alpha.npy").exists() and (out / "loss.npy").exists()
 
-    r = lsw("export", "--run", str(out), "--out", str(tmp_path / "labels.csv"))
+    r = lsw("export", "--run", str(out), "--out", str(tmp_path / "labels.csv"), "--reviews", str(tmp_path / "none"))
     assert r.returncode == 0, r.stderr
     rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
-    assert len(rows) == summary["n_noisy"]
-    assert set(rows[0]) == {"id", "given_label", "alpha", "loss", "predicted_label", "flagged"}
+    assert len(rows) == summary["n_noisy"] + summary["n_clean"] + summary["n_val"]
+    from lsw.export import COLUMNS
+
+    assert list(rows[0]) == COLUMNS
+
+
+def test_export_writes_the_reviewers_decisions_from_the_dashboards_log(tmp_path):
+    # bug f: `python -m lsw export` wrote no decisions and no final labels; it reads the dashboard's
+    # review log by default ($LSW_HOME/reviews.sqlite) or the one given with --reviews
+    from lsw.rundir import RunDir
+    from lsw.store import ReviewStore
+
+    out = tmp_path / "run"
+    assert lsw("run", "--data", "digits", "--clean-per-class", "10", "--epochs", "1", "--device", "cpu",
+               "--out", str(out)).returncode == 0
+    run = RunDir(out)
+    table = run.sample_table()
+    row = table.iloc[0]
+    new = next(c for c in run.info().classes if c != row.label_name)
+    with ReviewStore(tmp_path / "home" / "reviews.sqlite") as store:
+        store.record(run.info().dataset, row.id, "ann", "relabel", old_label=row.label_name, new_label=new,
+                     given_label=row.label_name)
+    env = {**os.environ, "LSW_HOME": str(tmp_path / "home")}
+    r = subprocess.run([sys.executable, "-m", "lsw", "export", "--run", str(out), "--out", str(tmp_path / "a.csv")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    by_id = {d["id"]: d for d in csv.DictReader(open(tmp_path / "a.csv"))}
+    got = by_id[row.id]
+    assert (got["action"], got["final_label"], got["reviewer"], got["original_label"]) == \
+        ("relabel", new, "ann", row.label_name)
+    assert got["time"].endswith("Z") and float(got["trust"]) == pytest.approx(row.trust, abs=1e-5)
+    r = lsw("export", "--run", str(out), "--out", str(tmp_path / "b.csv"), "--reviews",
+            str(tmp_path / "home" / "reviews.sqlite"))
+    assert r.returncode == 0 and open(tmp_path / "b.csv").read() == open(tmp_path / "a.csv").read()
+
+
+def test_export_does_not_import_torch_and_research_commands_load_on_demand(tmp_path):
+    code = ("import sys; from lsw.cli import main, build_parser; build_parser('run'); "
+            "print('torch' in sys.modules, 'lsw.research.bench' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.stdout.split() == ["False", "False"], r.stderr
+    r = lsw("bench", "--help")
+    assert r.returncode == 0 and "--batch-sizes" in r.stdout
 
 
 def one_line_error(r):
@@ -113,3 +157,13 @@ def test_export_neutralises_formula_cells(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "x.csv", newline="")))
     assert {r["given_label"] for r in rows} == {"'=cmd", "'@dog"}
     assert all(r["id"].startswith("'") for r in rows)
+
+
+def test_export_of_a_real_run_does_not_import_torch(tmp_path):
+    out = tmp_path / "run"
+    assert lsw("run", "--data", "digits", "--clean-per-class", "10", "--epochs", "1", "--device", "cpu",
+               "--out", str(out)).returncode == 0
+    argv = ["export", "--run", str(out), "--out", str(tmp_path / "x.csv"), "--reviews", str(tmp_path / "none")]
+    code = f"import sys; from lsw.cli import main; rc = main({argv!r}); print(rc, 'torch' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.stdout.split()[-2:] == ["0", "False"], r.stdout + r.stderr

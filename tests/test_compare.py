@@ -1,11 +1,12 @@
 """Every method runs end to end on digits and beats random detection, with the stated score direction."""
 import json
 
+import numpy as np
 import pytest
 
-from lsw.compare import run_compare
 from lsw.config import RunConfig
 from lsw.errors import LswError
+from lsw.research.compare import run_compare
 from lsw.rundir import RunDir
 
 
@@ -35,7 +36,7 @@ def test_scores_have_the_stated_direction(result):
     is_noisy = (samples["labels"] != samples["true_labels"])[samples["noisy_index"]]
     for m in ("lsw", "mwnet", "l2rw", "small-loss"):
         run = RunDir(out / m)
-        score = run.epoch_arrays(run.epochs()[-1])["alpha"]
+        score = run.method_score(run.epochs()[-1])
         assert score[~is_noisy].mean() > score[is_noisy].mean(), m
     for m, h in res["histograms"].items():
         assert set(h["counts"]) == {"clean", "noisy"}, m
@@ -46,3 +47,22 @@ def test_compare_needs_noise(tmp_path):
         run_compare(RunConfig(epochs=1, device="cpu"), ["lsw"], tmp_path)
     with pytest.raises(LswError, match="unknown method"):
         run_compare(RunConfig(epochs=1, noise="symmetric:0.3", device="cpu"), ["coteaching"], tmp_path)
+
+
+def test_compare_scores_a_manifest_against_its_true_labels_without_noise(tmp_path):
+    # bug g: a CSV manifest with a true_label column was refused unless --noise was given
+    from PIL import Image
+
+    rows = ["path,label,true_label"]
+    rng = np.random.default_rng(0)
+    for i in range(60):
+        true = i % 2
+        Image.fromarray(rng.integers(0, 60, (8, 8), dtype=np.uint8) + 180 * true).save(tmp_path / f"{i}.png")
+        given = 1 - true if i % 5 == 0 and i >= 10 else true  # 10 wrong labels, some may be drawn as clean
+        rows.append(f"{i}.png,{'ab'[given]},{'ab'[true]}")
+    (tmp_path / "m.csv").write_text("\n".join(rows) + "\n")
+    cfg = RunConfig(data=f"csv:{tmp_path}/m.csv", clean_per_class=5, epochs=2, start_epoch=1, batch_size=16,
+                    device="cpu")
+    res = run_compare(cfg, ["lsw", "small-loss"], tmp_path / "cmp")
+    assert 0 < res["noise_rate"] <= 10 / 50 and [r["method"] for r in res["rows"]] == ["lsw", "small-loss"]
+    assert all(r["auc"] is not None for r in res["rows"])

@@ -106,6 +106,6 @@ def test_max_samples_takes_a_seeded_subset():
     from lsw.prepare import prepare
 
     p = prepare(RunConfig(**FAST, max_samples=500), progress=False)
-    assert len(p.split.noisy) + len(p.split.clean) == 500
+    assert len(p.split.noisy) + len(p.split.clean) + len(p.split.val) == 500
     q = prepare(RunConfig(**FAST, max_samples=500), progress=False)
     assert p.source.train.ids == q.source.train.ids

@@ -31,13 +31,16 @@ def decision(sid, action, new_label=None, reviewer="ann", i=1):
                     None, None, None)
 
 
+COL = {c: i for i, c in enumerate(COLUMNS)}
+
+
 def parse(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
 def assert_text_cells_safe(rows: list[list[str]]) -> None:
     """No text cell (every column but alpha, loss, flagged) starts with a formula character."""
-    text = [i for i, c in enumerate(COLUMNS) if c not in ("alpha", "loss", "flagged")]
+    text = [i for i, c in enumerate(COLUMNS) if c not in ("alpha", "trust", "loss", "flagged")]
     for row in rows:
         bad = [row[i] for i in text if row[i].startswith(DANGEROUS)]
         assert not bad, row
@@ -94,7 +97,7 @@ def test_numbers_stay_numbers(tmp_path):
     assert df.loc[0, "id"] == 10
     data = to_csv_bytes(df)
     rows = parse(data)
-    assert rows[1][0] == "10" and rows[1][8] == "-1.5"  # no quote in front of a negative number
+    assert rows[1][0] == "10" and rows[1][COL["loss"]] == "-1.5"  # no quote in front of a negative number
     back = pd.read_csv(write_csv(df, tmp_path / "x.csv"), keep_default_na=False)
     assert back["loss"].dtype == float and back.loc[0, "loss"] == -1.5 and back.loc[3, "loss"] == -2e-7
     assert back["id"].tolist() == [10, 11, 12, 13, 14, 15]
@@ -105,7 +108,7 @@ def test_missing_values_are_empty_cells():
     df = export_rows(samples, {})
     rows = parse(to_csv_bytes(df))
     assert rows[0] == COLUMNS
-    assert rows[1][1] == "" and rows[1][7] == ""
+    assert rows[1][1] == "" and rows[1][COL["alpha"]] == ""
     assert len(rows) == 1 + len(SAMPLES)
 
 
@@ -120,7 +123,7 @@ def test_csv_is_utf8_with_header_and_no_index():
     assert not data.startswith(b"\xef\xbb\xbf")  # no BOM
     text = data.decode("utf-8")
     assert text.splitlines()[0] == ",".join(COLUMNS)
-    assert text.splitlines()[1].startswith("a,a.png,café,café,")
+    assert text.splitlines()[1].startswith("a,a.png,audited,café,café,café,")
 
 
 def test_to_csv_bytes_guards_any_frame():
@@ -142,8 +145,8 @@ def test_no_cell_starts_with_a_formula_character(path, label, pred, reviewer, ne
     rows = parse(to_csv_bytes(export_rows(samples, final)))
     assert len(rows) == 3 and all(len(r) == len(COLUMNS) for r in rows)  # no cell broke a row
     assert_text_cells_safe(rows)
-    assert rows[1][1] == neutralise(path) and rows[1][9] == neutralise(pred)  # content kept
-    assert rows[1][7:9] == ["-0.5", "-1.0"]  # numbers stay numbers
+    assert rows[1][1] == neutralise(path) and rows[1][COL["predicted_label"]] == neutralise(pred)  # content kept
+    assert [rows[1][COL["alpha"]], rows[1][COL["loss"]]] == ["-0.5", "-1.0"]  # numbers stay numbers
 
 
 @settings(max_examples=200, deadline=None)
@@ -190,3 +193,61 @@ def test_write_failure_midway_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="fsync"):
         write_csv(export_rows(SAMPLES, {}), target)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the export of a run: every sample, the source's own labels, decisions on the given label ------
+@pytest.fixture(scope="module")
+def noisy_run(tmp_path_factory):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.rundir import RunDir
+
+    out = tmp_path_factory.mktemp("run") / "run"
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu"), out)
+    return RunDir(out)
+
+
+def test_export_writes_the_sources_labels_as_original_even_with_synthetic_noise(noisy_run, tmp_path):
+    # bug a: the flipped labels were written as original_label and as the final label of unreviewed rows
+    from lsw.data import load_source
+    from lsw.export import corrected_labels
+
+    src = load_source("digits")
+    truth = {i: src.train.classes[k] for i, k in zip(src.train.ids, src.train.labels)}
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        df = corrected_labels(noisy_run, store)
+    assert list(df["original_label"]) == [truth[i] for i in df["id"]]
+    assert list(df["final_label"]) == list(df["original_label"])  # nothing reviewed
+    flipped = df["given_label"] != df["original_label"]
+    assert 0.2 < flipped[df["set"] == "audited"].mean() < 0.4 and not flipped[df["set"] != "audited"].any()
+
+
+def test_export_writes_every_sample_with_its_set(noisy_run, tmp_path):
+    # bug b: the trusted samples were left out of the export
+    from lsw.export import corrected_labels
+
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        df = corrected_labels(noisy_run, store)
+    s = noisy_run.samples()
+    assert len(df) == len(s["noisy_index"]) + len(s["clean_index"]) + len(s["val_index"]) == len(set(df["id"]))
+    assert (df["set"] == "trusted").sum() + (df["set"] == "validation").sum() == 100  # 10 trusted per class
+    assert (df["set"] == "validation").sum() == len(s["val_index"]) > 0
+    trusted = df[df["set"] != "audited"]
+    assert not trusted["flagged"].any() and trusted["trust"].between(0, 1).all()  # scored, never flagged
+    assert trusted["alpha"].isna().all()  # the trusted set has no learned weight
+
+
+def test_export_applies_a_decision_only_to_the_given_label_it_was_made_on(noisy_run, tmp_path):
+    # bug j: a "keep as correct" recorded for one given label applied to another
+    from lsw.export import corrected_labels
+
+    info = noisy_run.info()
+    table = noisy_run.sample_table()
+    row = table[table["label_name"] != table["source_name"]].iloc[0]
+    other = next(c for c in info.classes if c != row.label_name)
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        store.record(info.dataset, row.id, "ann", "relabel", old_label=other, new_label="0", given_label=other)
+        assert corrected_labels(noisy_run, store).set_index("id").loc[row.id, "action"] == ""
+        store.record(info.dataset, row.id, "ann", "correct", old_label=row.label_name, given_label=row.label_name)
+        out = corrected_labels(noisy_run, store).set_index("id").loc[row.id]
+    assert (out.action, out.final_label, out.given_label) == ("correct", row.label_name, row.label_name)

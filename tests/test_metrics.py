@@ -49,7 +49,7 @@ def test_histograms_count_every_sample_per_group():
     alpha, loss = rng.random(500), rng.exponential(1, 500)
     loss[0] = np.inf
     is_noisy = rng.random(500) < 0.3
-    h = epoch_histograms(alpha, loss, groups_for(alpha, 0.3, is_noisy))
+    h = epoch_histograms("alpha", alpha, loss, groups_for(alpha, 0.3, is_noisy))
     for key in ("alpha", "loss"):
         assert sum(h[key]["counts"]["noisy"]) == is_noisy.sum()
         assert sum(h[key]["counts"]["clean"]) == (~is_noisy).sum()

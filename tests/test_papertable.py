@@ -4,7 +4,7 @@ import time
 import lsw.audit as audit
 import lsw.retrain as retrain
 from lsw.config import RunConfig
-from lsw.papertable import markdown, run_rows
+from lsw.research.papertable import markdown, run_rows
 
 
 class Guard:

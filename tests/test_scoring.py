@@ -29,7 +29,7 @@ def test_flag_score_values():
 def test_run_score_for_old_runs_and_peers():
     assert run_score({"method": "lsw", "score": "trust"}) == "trust"
     assert run_score({"method": "lsw"}) == "alpha"  # written before the choice existed
-    assert run_score({"method": "mwnet", "score": "trust"}) == "alpha"  # a peer's "alpha" is its own score
+    assert run_score({"method": "mwnet", "score": "trust"}) == "mwnet_weight"  # a peer flags by its own score
 
 
 def test_training_rows_filter_by_the_flag_score():

@@ -354,3 +354,42 @@ def test_runs_table(s):
         ("failed", "out of memory", created, '{"epochs": 5}', "/runs/r1b")
     with pytest.raises(LswError, match="nope"):
         s.set_run_status("nope", "done")
+
+
+# -- decisions belong to the label they were made on (bug j) ---------------------------------------
+def test_a_decision_holds_only_for_the_given_label_it_was_made_on(s):
+    # With synthetic noise and another seed, sample "a" is given "dog" instead of "cat": a "keep as
+    # correct" made on "cat" must not apply to "dog".
+    kept = s.record("ds", "a", "ann", "correct", old_label="cat", given_label="cat").decision
+    assert kept.given_label == "cat"
+    assert s.final_states("ds", {"a": "dog"}) == {}
+    assert s.final_states("ds", {"a": "cat"}) == {"a": kept}
+    assert s.latest_ids("ds", {"a": "dog"}) == {} and s.latest_ids("ds", {"a": "cat"}) == {"a": kept.id}
+    relabel = s.record("ds", "a", "bob", "relabel", old_label="dog", new_label="cat", given_label="dog",
+                       expected_last_id=0).decision
+    assert s.final_states("ds", {"a": "dog"}) == {"a": relabel}
+    assert s.final_states("ds", {"a": "cat"}) == {"a": kept}  # each label keeps its own decision
+    undo = s.undo_last("ds", "bob")
+    assert undo.given_label == "dog" and s.final_states("ds", {"a": "dog"}) == {}
+
+
+def test_a_decision_on_another_given_label_is_no_conflict(s):
+    s.record("ds", "a", "ann", "correct", given_label="cat")
+    r = s.record("ds", "a", "bob", "exclude", given_label="dog", expected_last_id=0)
+    assert r.conflict is None
+    r = s.record("ds", "a", "cy", "exclude", given_label="cat", expected_last_id=0)
+    assert r.conflict is not None and r.conflict.reviewer == "ann"
+
+
+def test_rows_from_before_given_label_still_apply_and_old_databases_gain_the_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(store_mod.SCHEMA.replace(",\n    given_label TEXT", ""))
+    con.execute("INSERT INTO decisions (dataset, sample_id, reviewer, ts, action) VALUES "
+                "('ds', 'a', 'ann', '2024-01-01T00:00:00.000000Z', 'exclude')")
+    con.commit()
+    con.close()
+    with ReviewStore(path) as s:
+        assert s.final_states("ds", {"a": "dog"})["a"].action == "exclude"
+        s.record("ds", "b", "ann", "correct", given_label="cat")
+        assert s.final_states("ds", {"b": "cat"})["b"].given_label == "cat"

@@ -16,10 +16,9 @@ import torch
 
 from lsw.config import METAS, RunConfig
 from lsw.device_data import DeviceImages, resolve_device
+from lsw.loop import autocast, build_training
 from lsw.methods import LSW_STEPS
-from lsw.models import build_model
 from lsw.reweight import plain_step
-from lsw.train import autocast
 
 
 def _sync(device: torch.device) -> None:
@@ -74,11 +73,7 @@ def bench_pair(model_name: str, batch: int, clean_batch: int, shape: tuple[int, 
     alpha = torch.full((batch,), 0.5, device=device)
     out = {"model": model_name, "batch": batch, "clean_batch": clean_batch}
     for kind in ("plain", "full", "head"):
-        torch.manual_seed(0)
-        model = build_model(model_name, shape, classes).to(device)
-        if device.type == "cuda":
-            model = model.to(memory_format=torch.channels_last)
-        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
+        model, opt = build_training(RunConfig(model=model_name, lr=0.05), shape, classes, device, seed=0)
         step = make_step(kind, model, opt, data, labels, rows, clean_rows, alpha)
         out[f"{kind}_s"], out[f"{kind}_mib"] = time_steps(step, steps, warmup, device)
         del model, opt, step
@@ -103,7 +98,7 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def add_bench_args(p: argparse.ArgumentParser) -> None:
+def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", default="resnet18,resnet34", help="comma-separated model names")
     p.add_argument("--batch-sizes", default="125,512", help="comma-separated noisy batch sizes")
     p.add_argument("--clean-batch-size", type=int, default=250)
@@ -124,7 +119,7 @@ def add_bench_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="runs/bench-audit")
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     shape = (args.channels, args.image_size, args.image_size)
     rows = []

@@ -84,7 +84,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True)
 
 
-def cmd_paper_table(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace) -> int:
     from lsw.progress import TqdmProgress
 
     base = RunConfig(data=args.data, model=args.model, epochs=args.epochs, retrain_epochs=args.retrain_epochs,

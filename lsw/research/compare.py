@@ -9,7 +9,9 @@ method's median training-step time over the epochs that learn weights, divided b
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -21,13 +23,15 @@ from lsw.audit import run_audit
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
-from lsw.histograms import epoch_histograms, groups_for
+from lsw.histograms import groups_for, score_histogram
 from lsw.metrics import detection_at_count, detection_metrics, flag_metrics
 from lsw.prepare import Problem, prepare
+from lsw.runargs import add_run_args, config_from_args
 from lsw.rundir import RunDir, write_json
 from lsw.scoring import flag_score, run_score
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
+RESULT = "compare.json"  # in the comparison's folder, beside one run folder per method
 
 
 def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
@@ -43,8 +47,8 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
     except ImportError:
         raise LswError("the cleanlab method needs the optional package: "
                        "pip install -r requirements-compare.txt") from None
+    from lsw.evaluation import predict_proba
     from lsw.retrain import fit
-    from lsw.train import predict_proba
 
     train = problem.source.train
     noisy, clean = problem.split.noisy, problem.split.clean
@@ -78,11 +82,12 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
     unknown = [m for m in methods if m not in ALL]
     if unknown:
         raise LswError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(ALL)}")
-    if config.noise is None:
-        raise LswError("compare needs --noise TYPE:RATE so that detection can be scored")
     out = Path(out)
     problem = prepare(config, progress=on_progress is not None)
     is_noisy = problem.is_noisy
+    if is_noisy is None:
+        raise LswError("compare scores detection against known true labels: give --noise TYPE:RATE, or a CSV "
+                       "manifest with a true_label column")
     n_flag = int(round(problem.noise_rate * len(is_noisy)))
     order = sorted(methods, key=lambda m: m != "small-loss")  # plain training first: the cost reference
     rows, hists = [], {}
@@ -98,8 +103,8 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
                 lambda p, e, epochs, s, steps, m=m: on_progress(f"{m} {p}", e, epochs, s, steps))
             summary = run_audit(cfg, out / m, problem=problem, on_progress=prefixed)
             run = RunDir(out / m)
-            arrays = run.epoch_arrays(run.epochs()[-1])
-            score = flag_score(run_score(cfg.to_dict()), arrays["alpha"], arrays["loss"])
+            last = run.epochs()[-1]
+            score = flag_score(run_score(cfg.to_dict()), run.method_score(last), run.epoch_arrays(last)["loss"])
             first = cfg.start_epoch if m != "small-loss" else 0
             learning = [r["step_seconds"] for r in run.metrics() if r.get("alpha_learned", r["epoch"] > first)]
             step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])
@@ -109,15 +114,26 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
         rows.append({"method": m, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"], "recall": det["recall"],
                      "retrain_test_acc": retrain_acc, "seconds": round(time.perf_counter() - started, 2),
                      "step_seconds": step_s, "score": "higher = trusted"})
-        hists[m] = epoch_histograms(score, np.zeros_like(score), groups_for(score, config.threshold, is_noisy))["alpha"]
+        hists[m] = score_histogram(score, groups_for(score, config.threshold, is_noisy))
     plain = next((r["step_seconds"] for r in rows if r["method"] == "small-loss"), None)
     for r in rows:
         r["step_cost_vs_plain"] = None if not plain else r["step_seconds"] / plain
     result = {"config": config.to_dict(), "noise_rate": problem.noise_rate, "n_noisy": int(len(is_noisy)),
               "n_clean": int(len(problem.split.clean)), "device": str(resolve_device(config.device)),
               "rows": sorted(rows, key=lambda r: methods.index(r["method"])), "histograms": hists}
-    write_json(out / "compare.json", result)
+    write_json(out / RESULT, result)
     return result
+
+
+def comparisons(root: str | Path) -> list[Path]:
+    """The comparison folders under `root` that hold a result, newest name first."""
+    root = Path(root)
+    return sorted((p for p in root.glob("*") if (p / RESULT).exists()), reverse=True) if root.exists() else []
+
+
+def load_comparison(folder: str | Path) -> dict:
+    """The result `run_compare` wrote into `folder`."""
+    return json.loads((Path(folder) / RESULT).read_text())
 
 
 def format_compare(result: dict) -> str:
@@ -132,3 +148,26 @@ def format_compare(result: dict) -> str:
                      f"{f(r['retrain_test_acc']):>8} {r['seconds']:>8.1f} {cost:>5}")
     return "\n".join(lines)
 
+
+
+def add_args(p: argparse.ArgumentParser) -> None:
+    add_run_args(p)
+    p.add_argument("--methods", default="lsw,mwnet,l2rw,cleanlab,small-loss")
+    p.add_argument("--folds", type=int, default=4, help="cross-validation folds for cleanlab")
+    p.add_argument("--out", required=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    from lsw.progress import TqdmProgress
+
+    config = config_from_args(args)
+    if config.retrain_epochs > 0 and config.retrain == "none":
+        config.retrain = args.retrain
+    with TqdmProgress() as bar:
+        result = run_compare(config, [m.strip() for m in args.methods.split(",") if m.strip()], args.out, args.folds,
+                             on_progress=bar.update)
+    print(f"{result['n_noisy']} noisy / {result['n_clean']} clean, noise rate {result['noise_rate']:.3f}, "
+          f"device {result['device']}; score direction: higher = trusted")
+    print(format_compare(result))
+    print(f"wrote {Path(args.out) / RESULT}")
+    return 0

@@ -1,0 +1,111 @@
+"""Evaluating a model without augmentation, and the per-epoch evaluation that becomes an EpochEvent.
+
+The trainer only trains; after each epoch `EpochEvaluator` looks at the model and the method and
+reports what the epoch achieved (scores over D^n, the clean, validation and test sets, detection when
+the truth is known, the health check, features for the map). Recorders and the UI take it from there.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from lsw.config import RunConfig
+from lsw.device_data import DeviceImages
+from lsw.events import EpochEvent
+from lsw.health import above_chance, check_health
+from lsw.loop import autocast
+from lsw.metrics import accuracy, detection_metrics
+from lsw.prepare import Problem
+from lsw.reweight import per_sample_loss
+from lsw.scoring import flag_score, run_score
+
+FEATURE_SAMPLES = 3000  # the embedding map's fixed subsample of D^n
+
+
+@dataclass
+class Evaluation:
+    """Per-sample outputs of a model over some rows, eval mode, no augmentation."""
+
+    loss: np.ndarray
+    pred: np.ndarray
+    prob: np.ndarray
+
+
+@torch.no_grad()
+def batched(fn: Callable[[torch.Tensor], torch.Tensor], data: DeviceImages, index: np.ndarray,
+            batch_size: int = 1024) -> torch.Tensor:
+    """fn(normalised images) over rows `index` of `data` in batches, no augmentation, float32, concatenated.
+    The caller puts the model in eval mode."""
+    idx = torch.as_tensor(index, device=data.device)
+    out = []
+    for s in range(0, len(idx), batch_size):
+        with autocast(data.device):
+            out.append(fn(data.batch(idx[s:s + batch_size])).float())
+    return torch.cat(out)
+
+
+def predict_proba(model: torch.nn.Module, data: DeviceImages, index: np.ndarray) -> np.ndarray:
+    """float32 (len(index), K) softmax probabilities of rows `index`, eval mode, no augmentation."""
+    model.eval()
+    return torch.softmax(batched(model, data, index), 1).cpu().numpy()
+
+
+def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray) -> Evaluation:
+    """Loss of `labels`, predicted class and its probability for rows `index` of `data`."""
+    model.eval()
+    logits = batched(model, data, index)
+    loss = per_sample_loss(logits, torch.as_tensor(labels, device=logits.device))
+    prob, pred = torch.softmax(logits, 1).max(1)
+    return Evaluation(loss.cpu().numpy().astype(np.float32), pred.cpu().numpy().astype(np.int64),
+                      prob.cpu().numpy().astype(np.float32))
+
+
+class EpochEvaluator:
+    """Builds the EpochEvent of a finished epoch from the model and the method's state.
+
+    data: the train set on the device; test: the test set on the device, or None (not evaluated).
+    """
+
+    def __init__(self, config: RunConfig, problem: Problem, data: DeviceImages, test: DeviceImages | None) -> None:
+        self.config, self.problem, self.data, self.test = config, problem, data, test
+        n = len(problem.split.noisy)
+        self.positions = np.sort(np.random.default_rng(config.seed).permutation(n)[:FEATURE_SAMPLES])
+
+    def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,
+                 elapsed: float, lr: float, step_seconds: float) -> EpochEvent:
+        """method_scores(eval_loss over D^n) -> the method's own per-sample score (`Method.scores`)."""
+        cfg, p = self.config, self.problem
+        noisy, val = p.split.noisy, p.split.val
+        ev = evaluate(model, self.data, noisy, p.labels[noisy])
+        clean_ev = evaluate(model, self.data, p.split.clean, p.labels[p.split.clean])
+        val_ev = evaluate(model, self.data, val, p.labels[val]) if len(val) else None
+        test_acc = None
+        if self.test is not None:
+            test = p.source.test
+            test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels).pred, test.labels)
+        weight = np.asarray(method_scores(ev.loss), dtype=np.float32)
+        score = flag_score(run_score(cfg.to_dict()), weight, ev.loss)
+        detection = None
+        if p.is_noisy is not None:
+            d = detection_metrics(p.is_noisy, score, cfg.threshold)
+            detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
+        held, held_ev = (val, val_ev) if val_ev is not None else (p.split.clean, clean_ev)
+        health = check_health(epoch=epoch, epochs=cfg.epochs, num_classes=p.source.train.num_classes,
+                              acc=accuracy(held_ev.pred, p.labels[held]), loss=float(held_ev.loss.mean()),
+                              labels=p.labels[held], on="validation set" if val_ev is not None else "clean set",
+                              flag_rate=float((score < cfg.threshold).mean()), lr=cfg.lr)
+        sets = {f"{name}_{k}": getattr(e, k) for name, e in (("clean", clean_ev), ("val", val_ev)) if e is not None
+                for k in ("loss", "pred", "prob")}
+        model.eval()
+        features = batched(model.features, self.data, noisy[self.positions]).cpu().numpy()
+        return EpochEvent(
+            epoch=epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, pred=ev.pred, prob=ev.prob,
+            train_acc=accuracy(ev.pred, p.labels[noisy]), test_acc=test_acc,
+            clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=elapsed, lr=lr,
+            step_seconds=step_seconds, val_acc=None if val_ev is None else accuracy(val_ev.pred, p.labels[val]),
+            val_loss=None if val_ev is None else float(val_ev.loss.mean()), health=health.to_dict(),
+            sets=sets, feature_positions=self.positions, features=features,
+            above_chance=above_chance(accuracy(held_ev.pred, p.labels[held]), p.labels[held]))

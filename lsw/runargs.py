@@ -1,0 +1,44 @@
+"""The command-line flags of a RunConfig, shared by `python -m lsw run` and the research harnesses."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from lsw.config import METAS, RunConfig
+from lsw.scoring import SCORES
+
+DEFAULTS = RunConfig()
+
+
+def add_run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=DEFAULTS.data, help="digits | fashion-mnist[:DIR] | cifar10:PATH | "
+                   "folder:PATH | csv:PATH (default %(default)s)")
+    p.add_argument("--noise", default=None,
+                   help="synthetic noise for evaluation: symmetric:E, asymmetric:E, instance:E")
+    p.add_argument("--noise-seed", type=int, default=DEFAULTS.noise_seed)
+    p.add_argument("--labels", default=None, help="PATH.npz:KEY, given labels from a file (the source's own "
+                   "labels become the truth), e.g. ../shared/data/cifar10n-random1.npz:random_label1")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--clean-frac", type=float, default=DEFAULTS.clean_frac,
+                   help="fraction of each class drawn as the clean set D^c (default %(default)s)")
+    g.add_argument("--clean-per-class", type=int, default=None, help="N clean samples per class instead")
+    p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | smallcnn | tinynet")
+    for name in ("epochs", "batch_size", "clean_batch_size", "start_epoch", "retrain_epochs", "retrain_batch_size",
+                 "seed"):
+        p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(DEFAULTS, name))
+    for name in ("lr", "momentum", "weight_decay", "eta_alpha", "threshold"):
+        p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
+    p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
+    p.add_argument("--score", default=DEFAULTS.score, choices=SCORES,
+                   help="what flags a sample: trust (the LSW model's probability of the given label) or alpha")
+    p.add_argument("--meta", default=DEFAULTS.meta, choices=METAS,
+                   help="LSW meta-gradient: head (last layer, fused) or full (every parameter); default %(default)s")
+    p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
+                   "plain | weighted | filtered | filtered-weighted | upper-bound")
+    p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    return RunConfig(**{k: v for k, v in vars(args).items() if k in names})
