@@ -11,11 +11,14 @@ from typing import Any
 import numpy as np
 
 
-def atomic_write(path: Path, write: Callable[[Any], Any]) -> None:
-    """Call write(file_object) on a temporary file beside `path`, then rename it over `path`."""
+def atomic_write(path: Path, write: Callable[[Any], Any], private: bool = False) -> None:
+    """Call write(file_object) on a temporary file beside `path`, then rename it over `path`.
+    `private`: the file is readable and writable by its owner only (0600) from its creation on."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        if private:
+            os.fchmod(fd, 0o600)
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()

@@ -22,11 +22,9 @@ import getpass
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import TextIO
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from lsw.atomic import atomic_write
 from lsw.errors import LswError
 
 USERS_FILE = "users.json"
@@ -67,19 +66,8 @@ def check_password(password: str) -> str:
 
 
 def _write_private(path: Path, data: dict) -> None:
-    """Write JSON atomically (temporary file in the same folder, fsync, rename), readable by the owner only."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically (`lsw.atomic.atomic_write`), readable by the owner only."""
+    atomic_write(path, lambda f: f.write(json.dumps(data, indent=1, sort_keys=True).encode("utf-8")), private=True)
 
 
 def _read(path: Path, what: str) -> dict:
