@@ -36,6 +36,7 @@ CURVES = {
     "auc": "AUC (higher = better detection)", "f1": "F1 (higher = better)", "fdr": "FDR (lower = better)",
     "recall": "recall (higher = better)", "train_acc": "train accuracy vs given labels",
     "test_acc": "test accuracy (higher = better)", "clean_loss": "clean-set loss (lower = better)",
+    "val_acc": "validation accuracy (higher = better)", "val_loss": "validation loss (lower = better)",
 }
 
 

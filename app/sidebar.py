@@ -1,10 +1,10 @@
-"""The sidebar on every page: reviewer, password, which run is shown, the job's status (kept live),
+"""The sidebar on every page: reviewer (or sign-in), which run is shown, the job's status (kept live),
 and a warning whenever the run shown trained on synthetic noise."""
 from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import auth, state
 from lsw.job import JobSnapshot
 from lsw.rundir import RunDir
 
@@ -62,9 +62,7 @@ def noise_warning() -> None:
 
 def sidebar() -> None:
     with st.sidebar:
-        st.text_input("Reviewer name", key="reviewer", help="Recorded with every decision you make.")
-        if state.password_expected():
-            st.text_input("Review password", key="password", type="password")
+        auth.sidebar_block()
         run_picker()
         job_watch()
         noise_warning()

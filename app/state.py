@@ -6,8 +6,6 @@ server process: every tab and every refresh sees the same job).
 """
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from lsw.data import Source, load_source
@@ -69,16 +67,7 @@ def run_list() -> list[RunDir]:
     return RunDir.list(runs_root())
 
 
-def password_expected() -> str | None:
-    """The password from Streamlit secrets (key `password`) or $LSW_PASSWORD; None when none is set."""
-    try:
-        secret = st.secrets.get("password")
-    except Exception:  # noqa: BLE001 - no secrets file is the normal case
-        secret = None
-    return secret or os.environ.get("LSW_PASSWORD") or None
-
-
-KEPT = ("setup_", "f_", "gallery", "map_colour", "export_path", "bulk_", "reviewer", "password")
+KEPT = ("setup_", "f_", "gallery", "map_colour", "export_name", "bulk_", "reviewer")
 
 
 def keep_widget_values() -> None:
@@ -94,15 +83,14 @@ def keep_widget_values() -> None:
 
 
 def reviewer() -> str:
-    return (st.session_state.get("reviewer") or "").strip()
+    """The name decisions are recorded under (the signed-in reviewer's when accounts exist): app.auth."""
+    from app import auth
+
+    return auth.reviewer()
 
 
 def may_review() -> tuple[bool, str]:
-    """Whether review actions and export are allowed now, and why not."""
-    from lsw.access import check_password
+    """Whether review actions and export are allowed now, and why not: app.auth."""
+    from app import auth
 
-    if not reviewer():
-        return False, "Enter your reviewer name in the sidebar to record decisions."
-    if not check_password(st.session_state.get("password"), password_expected()):
-        return False, "Enter the review password in the sidebar."
-    return True, ""
+    return auth.may_review()

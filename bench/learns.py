@@ -2,7 +2,8 @@
 
     python bench/learns.py --cifar ../shared/data/cifar10-jpeg.npz --seeds 0,1,2 --out /tmp/learns
 
-Cases (each with the RunConfig defaults; only the data, its noise and the epochs are given):
+Cases (each with the RunConfig defaults, 20 epochs included; only the data and its noise are given, and
+the epochs of digits and Fashion-MNIST as in the README's earlier figures):
 - folder:   a CIFAR-10 photo folder built here, 1,500 JPEG files (150 per class), 20% of them moved
             into a wrong class folder, with a CSV manifest marking 10 correct photos per class as trusted
             and carrying the true labels for scoring: AUC, precision of the top 100, flagged, validation
@@ -92,9 +93,9 @@ def cases(args: argparse.Namespace, work: Path) -> dict[str, dict]:
     out = {}
     if args.cifar:
         manifest = build_photo_folder(Path(args.cifar), work / "photo-folder")
-        out["folder"] = dict(data=f"csv:{manifest}", epochs=10)
+        out["folder"] = dict(data=f"csv:{manifest}")
         out["cifar5k"] = dict(data=f"cifar10:{args.cifar}", max_samples=5000, noise="instance:0.4",
-                              clean_frac=0.1, epochs=args.cifar_epochs)
+                              clean_frac=0.1)
     out["digits"] = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=10)
     out["fashion"] = dict(data="fashion-mnist", max_samples=6000, noise="instance:0.4", clean_frac=0.1, epochs=12)
     return {k: v for k, v in out.items() if not args.cases or k in args.cases.split(",")}
@@ -126,7 +127,6 @@ def main() -> None:
     p.add_argument("--cifar", default=None, help="the packed CIFAR-10 .npz (folder and cifar5k cases)")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--cases", default="", help="comma-separated subset of folder,cifar5k,digits,fashion")
-    p.add_argument("--cifar-epochs", type=int, default=15)
     p.add_argument("--device", default="cpu")
     p.add_argument("--out", default="/tmp/lsw-learns")
     args = p.parse_args()

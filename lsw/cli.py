@@ -114,6 +114,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--reviews", default=str(reviews_path()),
                    help="the review log (default: the dashboard's, %(default)s)")
     p.set_defaults(func=cmd_export)
+    from lsw.users import add_users_args, cmd_users
+
+    p = sub.add_parser("users", help="reviewer accounts of the dashboard ($LSW_HOME/users.json): add, remove, list")
+    add_users_args(p)
+    p.set_defaults(func=cmd_users)
     for name, (module, help_text) in RESEARCH.items():
         p = sub.add_parser(name, help=help_text)
         if name == command:

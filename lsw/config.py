@@ -15,6 +15,8 @@ class RunConfig:
         `lsw.methods.METHODS` (`mwnet`, `l2rw`, `small-loss`).
     data: a source spec (`digits`, `fashion-mnist[:DIR]`, `cifar10:PATH`, `folder:PATH`, `csv:PATH`).
     noise: synthetic noise for evaluation, `symmetric:E`, `asymmetric:E` or `instance:E`; None = none.
+    labels: `PATH.npz:KEY`, given labels for the noisy set from a file (the source's labels become the
+        truth; e.g. CIFAR-10 with CIFAR-10N's human labels, see `lsw.data.labels`); None = the source's.
     clean_frac / clean_per_class: how the trusted set is drawn when the source has no trusted rows
         (clean_per_class wins when set). Paper: 10% of the training set.
     val_frac: the part of the trusted set held out as a validation set (never trained on, never seen by
@@ -44,6 +46,7 @@ class RunConfig:
     method: str = "lsw"
     data: str = "digits"
     noise: str | None = None
+    labels: str | None = None
     noise_seed: int = 0
     clean_frac: float = 0.1
     clean_per_class: int | None = None

@@ -15,7 +15,7 @@ import torch
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.events import EpochEvent
-from lsw.health import check_health
+from lsw.health import above_chance, check_health
 from lsw.loop import autocast
 from lsw.metrics import accuracy, detection_metrics
 from lsw.prepare import Problem
@@ -107,4 +107,5 @@ class EpochEvaluator:
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=elapsed, lr=lr,
             step_seconds=step_seconds, val_acc=None if val_ev is None else accuracy(val_ev.pred, p.labels[val]),
             val_loss=None if val_ev is None else float(val_ev.loss.mean()), health=health.to_dict(),
-            sets=sets, feature_positions=self.positions, features=features)
+            sets=sets, feature_positions=self.positions, features=features,
+            above_chance=above_chance(accuracy(held_ev.pred, p.labels[held]), p.labels[held]))

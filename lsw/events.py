@@ -24,6 +24,8 @@ class EpochEvent:
     val_acc, val_loss: accuracy and mean loss on the validation set (held out of the trusted set), or None
         when the trusted set was too small to hold one out.
     health: `lsw.health.Health.to_dict()`, whether the model is learning after this epoch.
+    alpha_learned: whether this epoch learned the weights (see `lsw.train.Trainer.learning_alpha`).
+    above_chance: whether the held-out accuracy is clearly above chance (`lsw.health.above_chance`).
     sets: per-sample evaluations of the trusted set's parts, e.g. clean_loss / clean_pred / clean_prob
         over D^c and val_loss / val_pred / val_prob over the validation set (split order).
     feature_positions, features: int64 (m,) positions in D^n and float32 (m, D) penultimate features of
@@ -46,6 +48,8 @@ class EpochEvent:
     val_acc: float | None = None
     val_loss: float | None = None
     health: dict | None = None
+    alpha_learned: bool = False
+    above_chance: bool = False
     sets: dict[str, np.ndarray] = field(default_factory=dict)
     feature_positions: np.ndarray | None = None
     features: np.ndarray | None = None
@@ -64,6 +68,7 @@ class EpochEvent:
             "val_acc": self.val_acc,
             "val_loss": self.val_loss,
             "health": self.health,
+            "alpha_learned": self.alpha_learned,
         }
         d.update(self.detection or {})
         return d

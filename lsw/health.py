@@ -43,6 +43,13 @@ def chance_accuracy(labels: np.ndarray) -> float:
     return float(np.bincount(labels).max() / len(labels)) if len(labels) else 0.0
 
 
+def above_chance(acc: float, labels: np.ndarray) -> bool:
+    """Whether accuracy `acc` on held-out rows with (int, (n,)) `labels` is clearly above chance: above the
+    majority class's share plus two binomial standard errors on that many samples."""
+    chance = chance_accuracy(labels)
+    return acc > chance + 2.0 * math.sqrt(chance * (1.0 - chance) / max(len(labels), 1))
+
+
 def check_health(*, epoch: int, epochs: int, num_classes: int, acc: float, loss: float, labels: np.ndarray,
                  on: str, flag_rate: float, lr: float) -> Health:
     """The verdict after `epoch` (1-based) of `epochs`.
@@ -56,11 +63,10 @@ def check_health(*, epoch: int, epochs: int, num_classes: int, acc: float, loss:
     if not math.isfinite(loss) or loss > LOSS_FACTOR * math.log(num_classes):
         return Health(False, f"the model diverged: the {on} loss is {loss:.3g} (chance level is "
                              f"{math.log(num_classes):.2f})", f"try {lower}")
-    chance = chance_accuracy(labels)
-    margin = 2.0 * math.sqrt(chance * (1.0 - chance) / max(len(labels), 1))
-    if epoch >= max(1, math.ceil(0.2 * epochs)) and acc <= chance + margin:
+    if epoch >= max(1, math.ceil(0.2 * epochs)) and not above_chance(acc, labels):
         return Health(False, f"the model is at chance: {on} accuracy {acc:.0%} on {len(labels)} samples, "
-                             f"chance {chance:.0%}", f"try {lower}, more epochs, or a larger trusted set")
+                             f"chance {chance_accuracy(labels):.0%}",
+                      f"try {lower}, more epochs, or a larger trusted set")
     if flag_rate > MAX_FLAG_RATE:
         return Health(False, f"{flag_rate:.0%} of the samples are flagged, more than any plausible share of "
                              "wrong labels: the model cannot tell them apart yet",

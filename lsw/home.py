@@ -2,7 +2,8 @@
 
     runs/             one folder per dashboard run (`lsw.rundir`)
     reviews.sqlite    the review log (`lsw.store`)
-    exports/          corrected-labels CSVs written on the server
+    exports/          corrected-labels CSVs written by the dashboard (`lsw.exports`)
+    users.json        reviewers' accounts, salted hashes (`lsw.users`); sessions.json their sign-ins
     compare/          `python -m lsw compare` results shown on the Compare page
 """
 from __future__ import annotations

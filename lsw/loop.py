@@ -29,7 +29,7 @@ def build_training(config: RunConfig, shape: tuple[int, int, int], num_classes: 
     """A fresh `config.model` for images of `shape` (seeded with `seed`; channels_last on CUDA) and its
     optimiser: SGD at `config.lr` with Nesterov momentum `config.momentum` and weight decay."""
     torch.manual_seed(seed)
-    model = build_model(config.model, shape, num_classes).to(device)
+    model = build_model(config.model, shape, num_classes, str(device)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,

@@ -65,12 +65,15 @@ class LSW(Method):
         self.w = torch.zeros(n, device=device)
         self.grad_scale = torch.zeros((), device=device)
         self.grad_scale_n = 0
+        self.first_epoch = -1  # the first epoch of alpha learning (see `lsw.train.Trainer.learning_alpha`)
 
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
         step = LSW_STEPS[self.config.meta]
         res = step(model, opt, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
         if res.grad_alpha is not None:
-            self.w[pos] -= self.config.eta_alpha * self.scaled(res.grad_alpha, epoch == self.config.start_epoch)
+            if self.first_epoch < 0:
+                self.first_epoch = epoch
+            self.w[pos] -= self.config.eta_alpha * self.scaled(res.grad_alpha, epoch == self.first_epoch)
         return res.loss
 
     def scaled(self, grad_alpha: torch.Tensor, first_alpha_epoch: bool) -> torch.Tensor:
@@ -91,12 +94,14 @@ class LSW(Method):
         return torch.sigmoid(self.w).cpu().numpy()
 
     def state_dict(self):
-        return {"w": self.w.cpu(), "grad_scale": self.grad_scale.cpu(), "grad_scale_n": self.grad_scale_n}
+        return {"w": self.w.cpu(), "grad_scale": self.grad_scale.cpu(), "grad_scale_n": self.grad_scale_n,
+                "first_epoch": self.first_epoch}
 
     def load_state_dict(self, state):
         self.w = state["w"].to(self.device)
         self.grad_scale = state["grad_scale"].to(self.device)
         self.grad_scale_n = state["grad_scale_n"]
+        self.first_epoch = state.get("first_epoch", self.config.start_epoch)
 
 
 class MWNet(Method):

@@ -2,7 +2,8 @@
 `features(x)`, the penultimate representation (for the embedding map), with `head` the last layer.
 
 - `resnet18`, `resnet34`: CIFAR-style ResNets (3x3 stem, no max-pool), as in the paper.
-- `fastcnn`: a small, fast conv net in the airbench style (conv-BN-GELU blocks with pooling).
+- `fastcnn`: a small, fast conv net in the airbench style (conv-BN-GELU blocks with pooling);
+  `smallcnn` the same at a quarter of the widths, the CPU's default.
 - `tinynet`: a few-thousand-parameter net for 8x8 and 28x28 grey images (digits, Fashion-MNIST).
 """
 from __future__ import annotations
@@ -111,20 +112,26 @@ MODELS = {
     "resnet18": lambda c, k: ResNet([2, 2, 2, 2], c, k),
     "resnet34": lambda c, k: ResNet([3, 4, 6, 3], c, k),
     "fastcnn": lambda c, k: FastCNN(c, k),
+    "smallcnn": lambda c, k: FastCNN(c, k, widths=(32, 64, 128)),
     "tinynet": lambda c, k: TinyNet(c, k),
 }
 
 
-def default_model(shape: tuple[int, int, int]) -> str:
-    """The model `auto` picks for images of shape (C, H, W): tiny for small images, else fastcnn."""
+def default_model(shape: tuple[int, int, int], device: str = "cpu") -> str:
+    """The model `auto` picks for images of shape (C, H, W) on `device`: tinynet for small images; else
+    fastcnn on a GPU and smallcnn (fastcnn at widths 32/64/128, about 6x fewer operations) on a CPU,
+    where fastcnn took 4x longer per step and a 1,500-photo audit would not fit in minutes."""
     _, h, w = shape
-    return "tinynet" if max(h, w) <= 28 else "fastcnn"
+    if max(h, w) <= 28:
+        return "tinynet"
+    return "fastcnn" if str(device).startswith("cuda") else "smallcnn"
 
 
-def build_model(name: str, shape: tuple[int, int, int], num_classes: int) -> Classifier:
-    """A fresh model `name` ("auto" allowed) for images of shape (C, H, W) and `num_classes` classes."""
+def build_model(name: str, shape: tuple[int, int, int], num_classes: int, device: str = "cpu") -> Classifier:
+    """A fresh model `name` ("auto" allowed, see `default_model`) for images of shape (C, H, W) and
+    `num_classes` classes."""
     if name == "auto":
-        name = default_model(shape)
+        name = default_model(shape, device)
     if name not in MODELS:
         raise LswError(f"unknown model '{name}': choose one of auto, {', '.join(MODELS)}")
     return MODELS[name](shape[0], num_classes)

@@ -16,11 +16,13 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--noise", default=None,
                    help="synthetic noise for evaluation: symmetric:E, asymmetric:E, instance:E")
     p.add_argument("--noise-seed", type=int, default=DEFAULTS.noise_seed)
+    p.add_argument("--labels", default=None, help="PATH.npz:KEY, given labels from a file (the source's own "
+                   "labels become the truth), e.g. ../shared/data/cifar10n-random1.npz:random_label1")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--clean-frac", type=float, default=DEFAULTS.clean_frac,
                    help="fraction of each class drawn as the clean set D^c (default %(default)s)")
     g.add_argument("--clean-per-class", type=int, default=None, help="N clean samples per class instead")
-    p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | tinynet")
+    p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | smallcnn | tinynet")
     for name in ("epochs", "batch_size", "clean_batch_size", "start_epoch", "retrain_epochs", "retrain_batch_size",
                  "seed"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(DEFAULTS, name))

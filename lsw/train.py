@@ -60,10 +60,23 @@ class Trainer:
         self.epoch, self.elapsed, self.wall_before, self.step_seconds = 0, 0.0, 0.0, 0.0
         self.started = time.perf_counter() if started is None else started
         self.events: list[EpochEvent] = []
+        self.model_learns = False  # set once the held-out accuracy is clearly above chance
+        self.alpha_this_epoch = False
 
     def method_score(self) -> np.ndarray:
         """float32 (n_noisy,), the method's own per-sample score (LSW: alpha), higher = trusted."""
         return np.asarray(self.method.scores(self.last_loss), dtype=np.float32)
+
+    def learning_alpha(self) -> bool:
+        """Whether this epoch learns the weights: from `start_epoch` on, once the model is learning.
+
+        The meta-gradient of a model still at chance is noise, and following it collapses alpha: on a
+        1,500-photo CIFAR-10 folder (11 steps an epoch, so start_epoch 2 meant 22 steps), half the
+        weights fell under 0.01 by epoch 5 and the network ended predicting one class for 94% of the
+        samples. So alpha waits until the held-out accuracy is clearly above chance
+        (`lsw.health.above_chance`), which on digits or a full CIFAR-10 is the case after epoch 1.
+        """
+        return self.method.needs_clean and self.epoch >= self.config.start_epoch and self.model_learns
 
     def wall_seconds(self) -> float:
         """Wall seconds of the run so far, over every process that worked on it."""
@@ -75,6 +88,7 @@ class Trainer:
             "epoch": self.epoch, "elapsed": self.elapsed, "wall": self.wall_seconds(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "method": self.method.state_dict(), "last_loss": self.last_loss, "gen": self.gen.get_state(),
+            "model_learns": self.model_learns,
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
             "config": self.config.to_dict(),
@@ -89,6 +103,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.method.load_state_dict(state["method"])
         self.last_loss = state["last_loss"]
+        self.model_learns = state.get("model_learns", True)
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])
         if state["cuda_rng"] is not None and self.device.type == "cuda":
@@ -121,7 +136,8 @@ class Trainer:
         started = time.perf_counter()
         batches = epoch_batches(len(self.noisy), cfg.batch_size, self.gen, self.device)
         steps = len(batches)
-        clean_iter = self.clean_batches() if epoch >= cfg.start_epoch and self.method.needs_clean else None
+        self.alpha_this_epoch = self.learning_alpha()
+        clean_iter = self.clean_batches() if self.alpha_this_epoch else None
 
         def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
             rows = self.noisy[pos]
@@ -149,6 +165,8 @@ class Trainer:
         event = self.evaluator(self.model, self.method.scores, self.epoch, self.elapsed,
                                self.optimizer.param_groups[0]["lr"], self.step_seconds)
         self.last_loss = event.loss
+        event.alpha_learned = self.alpha_this_epoch
+        self.model_learns = self.model_learns or event.above_chance
         for observe in self.observers:
             observe(event)
         self.save_checkpoint()

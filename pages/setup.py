@@ -54,13 +54,13 @@ with right:
     else:
         clean_frac = st.slider("Trusted fraction of each class", 0.01, 0.5, 0.1, key="setup_frac")
         clean_per_class = None
-    epochs = st.number_input("Epochs", 1, 500, 10, key="setup_epochs",
+    epochs = st.number_input("Epochs", 1, 500, defaults.epochs, key="setup_epochs",
                              help="How long to train before the samples are scored; more epochs, better scores.")
 
 with st.expander("Advanced: model, learning rate, meta-gradient, flag score, synthetic noise"):
     a1, a2, a3 = st.columns(3)
     model = a1.selectbox("Model", ["auto", *MODELS], key="setup_model",
-                         help="auto: tinynet for small grey images, fastcnn otherwise.")
+                         help="auto: tinynet for small grey images, else fastcnn on a GPU and smallcnn on a CPU.")
     batch = a2.number_input("Batch size", 8, 4096, defaults.batch_size, key="setup_batch")
     lr = a3.number_input("Learning rate", 1e-5, 5.0, defaults.lr, format="%.4f", key="setup_lr")
     start_epoch = a1.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch,
@@ -104,6 +104,9 @@ if b1.button("Start training", type="primary", disabled=active, width="stretch")
     try:
         if kind in USER_DATA and not ss.setup_path.strip():
             raise LswError(f"enter the path of the {kind} to audit")
+        from lsw.roots import check_spec, data_roots
+
+        check_spec(spec, data_roots())  # the dashboard opens data only under $LSW_DATA_ROOTS
         state.registry().start(config)  # the job loads and checks the data, with its progress shown below
         st.rerun()
     except LswError as e:

@@ -113,10 +113,10 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     assert "relabelled" in " ".join(m.value for m in at.markdown)
 
     at.switch_page("../pages/export.py").run()
-    out = tmp_path / "labels.csv"
-    at.text_input(key="export_path").set_value(str(out)).run()
+    at.text_input(key="export_name").set_value("labels.csv").run()
     next(b for b in at.button if b.label == "Write CSV").click().run()
     assert not at.exception and at.success
+    out = tmp_path / "exports" / "labels.csv"  # $LSW_HOME/exports
     df = pd.read_csv(out, keep_default_na=False, dtype=str)
     row = df[df.id == sid].iloc[0]
     assert (row.action, row.final_label, row.reviewer) == ("relabel", new_label, "ann")
@@ -141,20 +141,22 @@ def test_bulk_action_and_undo(app):
     assert len(state.store().final_states(dataset)) == 1
 
 
-def test_review_requires_a_name_and_the_password(app, monkeypatch):
+def test_review_requires_a_name_and_the_retired_password_asks_for_accounts(app, monkeypatch):
     at = run_short_job(app)
     at.sidebar.text_input[0].set_value("").run()
     at.switch_page("../pages/review.py").run()
     assert any("reviewer name" in w.value for w in at.warning)
-    monkeypatch.setenv("LSW_PASSWORD", "s3cret")
+    monkeypatch.setenv("LSW_PASSWORD", "s3cret")  # retired: accounts replace it (tests/test_app_access.py)
     at.sidebar.text_input[0].set_value("ann").run()
-    assert any("password" in w.value for w in at.warning)
+    at.run()
+    assert any("LSW_PASSWORD" in w.value for w in at.warning)
     btn = next(b for b in at.button if (b.key or "").startswith("correct-"))
     btn.click().run()
     from app import state
 
     assert state.store().decisions(state.current_run().config()["fingerprint"]) == []
-    at.sidebar.text_input(key="password").set_value("s3cret").run()
+    monkeypatch.delenv("LSW_PASSWORD")
+    at.run()
     next(b for b in at.button if (b.key or "").startswith("correct-")).click().run()
     assert len(state.store().decisions(state.current_run().config()["fingerprint"])) == 1
 

@@ -23,6 +23,7 @@ def test_digits_audit_detects_noise(tmp_path):
     assert s["f1"] >= 0.8, s
     assert s["test_acc"] >= 0.93, s
     assert abs(s["noise_rate"] - 0.3) < 0.05
+    assert s["health"] == {"ok": True, "reason": None, "advice": None} and s["val_acc"] >= 0.9, s
     run = RunDir(tmp_path / "run")
     assert run.epochs() == list(range(1, 11))
     assert np.load(tmp_path / "run" / "alpha.npy").shape == (10, s["n_noisy"])

@@ -1,5 +1,5 @@
 """The review log: basics, undo, conflicts, validation, persistence, concurrency, SIGKILL durability,
-locked-database retries, runs, and the optional password."""
+locked-database retries and runs."""
 import multiprocessing as mp
 import re
 import signal
@@ -16,7 +16,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lsw import store as store_mod
-from lsw.access import check_password
 from lsw.errors import LswError
 from lsw.store import ReviewStore
 
@@ -355,18 +354,6 @@ def test_runs_table(s):
         ("failed", "out of memory", created, '{"epochs": 5}', "/runs/r1b")
     with pytest.raises(LswError, match="nope"):
         s.set_run_status("nope", "done")
-
-
-# -- password -------------------------------------------------------------------------------------
-def test_password(monkeypatch):
-    monkeypatch.delenv("LSW_PASSWORD", raising=False)
-    assert check_password(None) and check_password("anything")
-    monkeypatch.setenv("LSW_PASSWORD", "s3cret")
-    assert check_password("s3cret")
-    assert not check_password(None) and not check_password("") and not check_password("s3cret ")
-    assert check_password("other", "other") and not check_password("s3cret", "other")  # given one wins
-    monkeypatch.setenv("LSW_PASSWORD", "pässwörd")
-    assert check_password("pässwörd") and not check_password("passwort")
 
 
 # -- decisions belong to the label they were made on (bug j) ---------------------------------------

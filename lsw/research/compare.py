@@ -106,7 +106,7 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             last = run.epochs()[-1]
             score = flag_score(run_score(cfg.to_dict()), run.method_score(last), run.epoch_arrays(last)["loss"])
             first = cfg.start_epoch if m != "small-loss" else 0
-            learning = [r["step_seconds"] for r in run.metrics() if r["epoch"] > first]
+            learning = [r["step_seconds"] for r in run.metrics() if r.get("alpha_learned", r["epoch"] > first)]
             step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])
             det = (detection_metrics(is_noisy, score, cfg.threshold) if m == "lsw"
                    else detection_at_count(is_noisy, 1 - score, n_flag))
