@@ -1,4 +1,4 @@
-"""Plotly figures from the pre-binned per-epoch records in metrics.jsonl."""
+"""Plotly figures from a run's pre-binned per-epoch records (`RunDir.metrics`)."""
 from __future__ import annotations
 
 import math

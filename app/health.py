@@ -5,7 +5,7 @@ import streamlit as st
 
 
 def health_banner(record: dict | None) -> bool:
-    """Warn when the epoch `record` (a metrics.jsonl line) says the model is not learning.
+    """Warn when the epoch `record` (one of `RunDir.metrics()`) says the model is not learning.
     Returns True when it is learning or nothing is known yet."""
     health = (record or {}).get("health")
     if not health or health.get("ok", True):

@@ -1,4 +1,4 @@
-"""The progress of the run shown: a live bar while its job works, else what its status.json says."""
+"""The progress of the run shown: a live bar while its job works, else its stored status (`RunDir.status`)."""
 from __future__ import annotations
 
 import streamlit as st

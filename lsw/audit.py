@@ -103,7 +103,7 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
 
 
 def summarize(config: RunConfig, problem: Problem, run: RunDir, score: np.ndarray, device: str) -> dict:
-    """The summary.json keys the issue asks for; detection figures (by the flag `score`) are None
+    """The run summary's keys the issue asks for; detection figures (by the flag `score`) are None
     without true labels."""
     last = run.metrics()[-1]
     det = {"auc": None, "f1": None, "fdr": None, "recall": None}

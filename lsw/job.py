@@ -99,7 +99,7 @@ class TrainingJob:
         self._update(last_event_epoch=event.epoch)
 
     def _work(self) -> None:
-        """The audit writes the run's status.json; the snapshot mirrors it for this process."""
+        """The audit writes the run's status (`RunDir.write_status`); the snapshot mirrors it for this process."""
         from lsw.audit import run_audit
         from lsw.train import Cancelled
 

@@ -21,7 +21,7 @@ class RunRecorder:
         self.name = score_name(config.method)
 
     def start(self, device: str) -> None:
-        """config.json and samples.npz: what the run is about, before the first epoch."""
+        """The run's config and samples: what the run is about, before the first epoch."""
         p, src = self.problem, self.problem.source
         self.run.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
                                "device": device, "noise_rate": p.noise_rate, "classes": src.train.classes})

@@ -37,26 +37,27 @@ class RetrainResult:
     model: torch.nn.Module
 
 
-def training_rows(problem: Problem, alpha: np.ndarray, setting: str, threshold: float,
+def training_rows(problem: Problem, weight: np.ndarray, setting: str, threshold: float,
                   keep_by: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Rows of the train set to retrain on and their loss weights (None = unweighted).
 
-    alpha: float (n_noisy,) over D^n in split order, the loss weights. keep_by: the flag score the
-    "filtered" settings keep at >= threshold (default alpha). D^c rows always have weight 1.
+    weight: float (n_noisy,) over D^n in split order, the loss weights: the method's own score (LSW's
+    alpha; a peer's weight). keep_by: the flag score the "filtered" settings keep at >= threshold
+    (default `weight`). D^c rows always have weight 1.
     """
     if setting not in SETTINGS:
         raise LswError(f"unknown retraining setting '{setting}': choose one of {', '.join(SETTINGS)}")
     noisy, clean = problem.split.noisy, problem.split.clean
     keep = np.ones(len(noisy), dtype=bool)
     if setting.startswith("filtered"):
-        keep = (alpha if keep_by is None else keep_by) >= threshold
+        keep = (weight if keep_by is None else keep_by) >= threshold
     elif setting == "upper-bound":
         if problem.is_noisy is None:
             raise LswError("the upper-bound setting needs true labels (synthetic noise or a true_label column)")
         keep = ~problem.is_noisy
     rows = np.concatenate([noisy[keep], clean])
     if setting in ("weighted", "filtered-weighted"):
-        return rows, np.concatenate([alpha[keep], np.ones(len(clean))]).astype(np.float32)
+        return rows, np.concatenate([weight[keep], np.ones(len(clean))]).astype(np.float32)
     return rows, None
 
 
@@ -90,15 +91,16 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     return model
 
 
-def retrain(config: RunConfig, problem: Problem, alpha: np.ndarray, setting: str = "filtered",
+def retrain(config: RunConfig, problem: Problem, weight: np.ndarray, setting: str = "filtered",
             on_progress: Callable[[int, int, int], None] | None = None,
             cancel: threading.Event | None = None, keep_by: np.ndarray | None = None) -> RetrainResult:
     """Train `config.model` from scratch for `config.retrain_epochs` epochs on the rows `setting` picks
     (see `fit` for the recipe) and measure its test accuracy when the source has a test split.
-    keep_by: the flag score the filtered settings keep (default alpha; see `training_rows`)."""
+    weight: the method's own score as loss weights; keep_by: the flag score the filtered settings keep
+    (default `weight`; see `training_rows`)."""
     started = time.perf_counter()
     train = problem.source.train
-    rows, weights = training_rows(problem, alpha, setting, config.threshold, keep_by)
+    rows, weights = training_rows(problem, weight, setting, config.threshold, keep_by)
     data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
     model = fit(config, problem, rows, weights, config.retrain_epochs, data, on_progress, cancel)
     test_acc = None

@@ -17,7 +17,7 @@ w_i = 0 at start, and line 7's step is applied to w and accumulates over the run
     w_i <- w_i - eta_alpha * scale(dLc/dalpha_i)
 The alpha-gradient (not the w-gradient alpha(1-alpha) dLc/dalpha) is applied, so a sample whose
 alpha has saturated near 0 can still climb back. `scale` makes eta_alpha independent of the
-model, batch size and learning rate: "first_epoch" (default, in `lsw.train.Trainer.scaled`) divides
+model, batch size and learning rate: "first_epoch" (default, in `lsw.methods.LSW.scaled`) divides
 by the mean |dLc/dalpha| of the first epoch of alpha learning and keeps that divisor, so updates
 shrink as the clean loss stops improving; "mean_abs" divides each batch by its own mean |grad|;
 "none" applies the raw gradient (whose size scales with lr / batch size).
