@@ -30,12 +30,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(home: Path, port: int) -> subprocess.Popen:
+def start_server(home: Path, port: int, address: str | None = "127.0.0.1") -> subprocess.Popen:
+    """`streamlit run app/main.py` from the checkout on `port`; `address` None leaves the address to the
+    project's .streamlit/config.toml, as the README's command does."""
     env = {**os.environ, "LSW_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     env.pop("LSW_PASSWORD", None)
+    where = [] if address is None else ["--server.address", address]
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "main.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+         "--server.port", str(port), *where, "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "ab"), start_new_session=True)
     deadline = time.time() + 90

@@ -7,12 +7,8 @@ Saves screenshots to $LSW_SCREENSHOTS (default: the test's tmp folder).
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,41 +16,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
+from test_browser import free_port, stop_server  # noqa: E402
+from test_browser import start_server as start_browser_server  # noqa: E402
+
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(home: Path, port: int) -> subprocess.Popen:
-    """`streamlit run app/main.py` from the checkout, as the README says: no --server.address, so the
-    address comes from .streamlit/config.toml."""
-    env = {**os.environ, "LSW_HOME": str(home), "PYTHONUNBUFFERED": "1"}
-    env.pop("LSW_PASSWORD", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(home / "server.log", "ab"), start_new_session=True)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2).read() == b"ok":
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop_server(proc)
-    raise RuntimeError("streamlit did not become healthy: " + (home / "server.log").read_text()[-2000:])
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    proc.wait(30)
+    return start_browser_server(home, port, address=None)  # the project's configuration decides
 
 
 def listening_addresses(pid: int) -> list[str]:
