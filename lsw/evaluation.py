@@ -93,9 +93,10 @@ class EpochEvaluator:
             d = detection_metrics(p.is_noisy, score, cfg.threshold)
             detection = {k: d[k] for k in ("auc", "f1", "fdr", "recall")}
         held, held_ev = (val, val_ev) if val_ev is not None else (p.split.clean, clean_ev)
+        held_acc, held_labels = accuracy(held_ev.pred, p.labels[held]), p.labels[held]
         health = check_health(epoch=epoch, epochs=cfg.epochs, num_classes=p.source.train.num_classes,
-                              acc=accuracy(held_ev.pred, p.labels[held]), loss=float(held_ev.loss.mean()),
-                              labels=p.labels[held], on="validation set" if val_ev is not None else "clean set",
+                              acc=held_acc, loss=float(held_ev.loss.mean()),
+                              labels=held_labels, on="validation set" if val_ev is not None else "clean set",
                               flag_rate=float((score < cfg.threshold).mean()), lr=cfg.lr)
         sets = {f"{name}_{k}": getattr(e, k) for name, e in (("clean", clean_ev), ("val", val_ev)) if e is not None
                 for k in ("loss", "pred", "prob")}
@@ -108,4 +109,4 @@ class EpochEvaluator:
             step_seconds=step_seconds, val_acc=None if val_ev is None else accuracy(val_ev.pred, p.labels[val]),
             val_loss=None if val_ev is None else float(val_ev.loss.mean()), health=health.to_dict(),
             sets=sets, feature_positions=self.positions, features=features,
-            above_chance=above_chance(accuracy(held_ev.pred, p.labels[held]), p.labels[held]))
+            above_chance=above_chance(held_acc, held_labels))
