@@ -1,5 +1,6 @@
 """Who may review and export, through AppTest: loopback and accounts, sign-in, data roots, exports."""
 import shutil
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -195,7 +196,11 @@ def test_setup_refuses_data_outside_the_roots(home, address, tmp_path, monkeypat
                                            "dashboard opens data only there; set LSW_DATA_ROOTS to add a folder"]
     at.text_input(key="setup_path").set_value(str(root / "inside")).run()  # inside: the loader has its say
     next(b for b in at.button if b.label == "Start training").click().run()
-    assert "no class sub-folders" in at.error[0].value
+    deadline = time.time() + 60  # the job checks the data in its thread (issue 13 h): wait for its verdict
+    while not any("no class sub-folders" in e.value for e in at.error) and time.time() < deadline:
+        time.sleep(0.5)
+        at.run()
+    assert any("no class sub-folders" in e.value for e in at.error), [e.value for e in at.error]
 
 
 def test_export_name_stays_in_the_exports_folder(home, address, tmp_path):
