@@ -29,7 +29,7 @@ else
   common=(--model resnet18)
   audit_args=(--epochs 30 --retrain-epochs 30)
   human_args=(--epochs 20)
-  limits=(240 170 100)
+  limits=(220 150 80)
 fi
 # 1. The audit of target 1: instance noise 0.4, 10% clean, head meta-gradient, trust score, retraining.
 timeout "${limits[0]}" python -m lsw run --data "cifar10:$data" --noise instance:0.4 --clean-frac 0.1 \
