@@ -35,7 +35,7 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
     sid = str(row.id)
     d = final.get(sid)
     with st.container(border=True):
-        st.image(thumbnail(info.data, int(row.row)), width=112)
+        st.image(thumbnail(info.data, int(row.row), info.image_size), width=112)
         st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")
         st.caption(f"alpha {row.alpha:.3f} · trust {row.trust:.3f} · "
                    f"loss {row.loss:.2f}  \n{reason(row, info.score, info.threshold)}  \n`{sid}`")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from lsw.data import Source, load_source
+from lsw.data.size import image_size_for
 from lsw.home import lsw_home, reviews_path, runs_root
 from lsw.job import JobRegistry, TrainingJob, set_training_threads
 from lsw.rundir import RunDir
@@ -29,8 +30,10 @@ def store() -> ReviewStore:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading images…")
-def source(spec: str) -> Source:
-    return load_source(spec, progress=False)
+def source(spec: str, image_size: int | None = None) -> Source:
+    """The source at the run's training size: its images are a memory map of the decode cache the run
+    trained from, so thumbnails read that one copy (nothing decoded twice, nothing held in RAM)."""
+    return load_source(spec, progress=False, image_size=image_size_for(image_size))
 
 
 def job_token(job: TrainingJob | None) -> tuple | None:

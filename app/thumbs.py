@@ -13,8 +13,9 @@ SIZE = 112
 
 
 @st.cache_data(max_entries=4000, show_spinner=False)
-def thumbnail(spec: str, row: int) -> bytes:
-    img = state.source(spec).train.images[row]  # (C, H, W) uint8
+def thumbnail(spec: str, row: int, image_size: int | None = None) -> bytes:
+    """PNG of row `row`, read from the run's decode cache (a memory map: one row is read)."""
+    img = np.asarray(state.source(spec, image_size).train.images[row])  # (C, S, S) uint8
     arr = img[0] if img.shape[0] == 1 else np.transpose(img, (1, 2, 0))
     pil = Image.fromarray(arr)
     scale = max(1, SIZE // max(pil.size))

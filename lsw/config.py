@@ -5,6 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 
 METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
+DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
 @dataclass
@@ -37,6 +38,11 @@ class RunConfig:
     score: what flags a sample, "trust" (the LSW model's probability of the given label) or "alpha"
         (the paper's rule); see `lsw.scoring` for why trust is the default.
     threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
+    image_size: the side S, in pixels, every decoded image is fitted to (centre-crop, `lsw.data.decode`);
+        None = the model's own (32, `lsw.data.size`); images smaller than S keep their size. 8 to 512.
+    data_path: how training reads the images: "auto" keeps them on the device when they fit the
+        budget of `lsw.batches`, else streams them from the memory-mapped decode cache; "resident"
+        or "stream" forces one (both visit the samples in the same order and give the same result).
     max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
@@ -71,6 +77,8 @@ class RunConfig:
     device: str = "auto"
     eval_test: bool = True
     max_samples: int | None = None
+    image_size: int | None = None
+    data_path: str = "auto"
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -11,6 +11,7 @@ import numpy as np
 from lsw.config import RunConfig
 from lsw.data import Source, load_source
 from lsw.data.labels import load_label_file
+from lsw.data.size import image_size_for
 from lsw.errors import LswError
 from lsw.noise import add_noise, parse_noise, realised_rate
 from lsw.splits import Split, make_split
@@ -51,7 +52,8 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
     if noise is not None and config.labels:
         raise LswError("give either synthetic noise (--noise) or a label file (--labels), not both")
     if source is None:
-        source = load_source(config.data, cache_dir=cache_dir, progress=progress)
+        source = load_source(config.data, cache_dir=cache_dir, progress=progress,
+                             image_size=image_size_for(config.image_size, config.model))
     given = None
     if config.labels:
         given = load_label_file(config.labels, len(source.train), source.train.num_classes)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lsw.batches import make_images
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
@@ -101,12 +102,12 @@ def retrain(config: RunConfig, problem: Problem, weight: np.ndarray, setting: st
     started = time.perf_counter()
     train = problem.source.train
     rows, weights = training_rows(problem, weight, setting, config.threshold, keep_by)
-    data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
+    data = make_images(train.images, resolve_device(config.device), train.hflip, config.data_path)
     model = fit(config, problem, rows, weights, config.retrain_epochs, data, on_progress, cancel)
     test_acc = None
     if problem.source.test is not None:
         test = problem.source.test
-        test_data = DeviceImages(test.images, data.device, test.hflip, like=data)
+        test_data = make_images(test.images, data.device, test.hflip, config.data_path, like=data)
         ev = evaluate(model, test_data, np.arange(len(test)), test.labels)
         test_acc = accuracy(ev.pred, test.labels)
     return RetrainResult(setting, test_acc, len(rows), time.perf_counter() - started, model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from lsw.config import METAS, RunConfig
+from lsw.config import DATA_PATHS, METAS, RunConfig
 from lsw.scoring import SCORES
 
 DEFAULTS = RunConfig()
@@ -37,6 +37,11 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    "plain | weighted | filtered | filtered-weighted | upper-bound")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
+    p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "
+                   "centre-cropped to it when decoded (8 to 512; default: the model's, 32)")
+    p.add_argument("--data-path", default=DEFAULTS.data_path, choices=DATA_PATHS,
+                   help="auto: images on the device when they fit its budget, else streamed from the disk "
+                   "cache; resident or stream forces one")
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

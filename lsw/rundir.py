@@ -61,6 +61,8 @@ class RunInfo:
     epoch; noise: the synthetic noise spec, or None when training saw the source's own labels;
     health: that epoch's `lsw.health` verdict (None for runs from before it); learning: whether the
     model is learning (True when nothing is known), so its predictions are worth offering.
+    image_size: the training size asked for (None = the model's; see `lsw.data.size`), which names
+    the decode cache the thumbnails read.
     """
 
     run_id: str
@@ -73,6 +75,7 @@ class RunInfo:
     noise: str | None
     method: str
     health: dict | None = None
+    image_size: int | None = None
 
     @property
     def learning(self) -> bool:
@@ -160,7 +163,8 @@ class RunDir:
         return RunInfo(run_id=self.run_id, dataset=cfg["fingerprint"], data=cfg["data"],
                        classes=[str(c) for c in cfg["classes"]], threshold=float(cfg["threshold"]),
                        score=run_score(cfg), epoch=last["epoch"] if last else 0, noise=cfg.get("noise"),
-                       method=cfg.get("method", "lsw"), health=last.get("health") if last else None)
+                       method=cfg.get("method", "lsw"), health=last.get("health") if last else None,
+                       image_size=cfg.get("image_size"))
 
     # -- status -----------------------------------------------------------------------------------
     def write_status(self, state: str, message: str | None = None) -> None:

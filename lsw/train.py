@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from lsw.atomic import atomic_write
+from lsw.batches import make_images
 from lsw.config import RunConfig
-from lsw.device_data import DeviceImages, resolve_device
+from lsw.device_data import resolve_device
 from lsw.errors import LswError
 from lsw.evaluation import EpochEvaluator
 from lsw.events import EpochEvent
@@ -46,9 +47,10 @@ class Trainer:
         self.cancel = cancel or threading.Event()
         self.device = resolve_device(config.device)
         train = problem.source.train
-        self.data = DeviceImages(train.images, self.device, hflip=train.hflip)
+        self.data = make_images(train.images, self.device, train.hflip, config.data_path)
         test = problem.source.test if config.eval_test else None
-        test_data = None if test is None else DeviceImages(test.images, self.device, test.hflip, like=self.data)
+        test_data = None if test is None else make_images(test.images, self.device, test.hflip, config.data_path,
+                                                          like=self.data)
         self.evaluator = EpochEvaluator(config, problem, self.data, test_data)
         self.noisy = torch.as_tensor(problem.split.noisy, device=self.device)
         self.clean = torch.as_tensor(problem.split.clean, device=self.device)
@@ -131,19 +133,32 @@ class Trainer:
             for s in range(0, n - size + 1, size):
                 yield self.clean[perm[s:s + size]]
 
+    def read_order(self, batches: Sequence[torch.Tensor], cleans: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The rows the epoch's steps read, in order: each step's clean batch (when it has one), then its
+        noisy batch (see `step` in `train_epoch`)."""
+        order = []
+        for i, pos in enumerate(batches):
+            order += [cleans[i], self.noisy[pos]] if cleans else [self.noisy[pos]]
+        return order
+
     def train_epoch(self) -> None:
         cfg, epoch = self.config, self.epoch
         started = time.perf_counter()
         batches = epoch_batches(len(self.noisy), cfg.batch_size, self.gen, self.device)
         steps = len(batches)
         self.alpha_this_epoch = self.learning_alpha()
-        clean_iter = self.clean_batches() if self.alpha_this_epoch else None
+        # Drawn up front (the same draws from self.gen, in the same order, as drawing them step by step)
+        # so that a streamed data set can read every batch ahead in the order the steps ask for it.
+        # (zip takes from `batches` first, so no clean batch beyond the last step is drawn.)
+        clean_list = [c for _, c in zip(batches, self.clean_batches())] if self.alpha_this_epoch else []
+        self.data.prefetch(self.read_order(batches, clean_list))
+        cleans = iter(clean_list)
 
         def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
             rows = self.noisy[pos]
             clean = None
-            if clean_iter is not None:
-                c = next(clean_iter)
+            if self.alpha_this_epoch:
+                c = next(cleans)
                 clean = (self.data.batch(c, augment=True), self.labels[c])
             return self.method.step(self.model, self.optimizer, self.data.batch(rows, augment=True),
                                     self.labels[rows], pos, clean, lr, epoch)

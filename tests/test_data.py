@@ -240,33 +240,81 @@ def test_large_jpeg_is_decoded_reduced_and_resized(tmp_path, cache):
     big = Image.new("RGB", (640, 480), (30, 160, 90))
     save(root / "b" / "big.jpg", big, quality=95)
     s = load_source(f"folder:{root}", cache_dir=cache, progress=False)
-    assert s.train.images.shape == (3, 3, 12, 16)
+    assert s.train.images.shape == (3, 3, 12, 12)  # the common size's shorter side: nothing is upscaled
     assert np.abs(s.train.images[2].astype(int) - np.array([30, 160, 90])[:, None, None]).max() <= 4
 
 
-def test_corrupt_cache_is_rebuilt_and_writes_are_atomic(tmp_path, cache, monkeypatch):
+def test_image_size_fits_every_photo_by_centre_crop(tmp_path, cache):
+    root = tmp_path / "imgs"
+    wide = Image.new("RGB", (400, 200), (0, 0, 255))
+    wide.paste((255, 0, 0), (150, 0, 250, 200))  # a red middle band, blue sides
+    save(root / "a" / "wide.jpg", wide, quality=95)
+    save(root / "b" / "tall.png", Image.new("RGB", (100, 300), (0, 255, 0)))
+    s = load_source(f"folder:{root}", cache_dir=cache, progress=False, image_size=16)
+    assert isinstance(s.train.images, np.memmap) and s.train.images.shape == (2, 3, 16, 16)
+    wide_px = s.train.images[s.train.ids.index("a/wide.jpg")].astype(int)
+    assert wide_px[0, 8, 8] > 200 and wide_px[2, 8, 8] < 60  # the middle is kept...
+    assert wide_px[2, 8, 0] > 150  # ...and the crop's edges (x = 100 and 300 of 400) are blue again
+    assert s.train.images[s.train.ids.index("b/tall.png")][1].min() > 240
+    s32 = load_source(f"folder:{root}", cache_dir=cache, progress=False, image_size=32)
+    assert s32.train.images.shape == (2, 3, 32, 32) and s32.fingerprint == s.fingerprint
+    assert len(list(cache.glob("*.npz"))) == 2  # one cache per (source, size)
+
+
+@pytest.mark.parametrize("size", [7, 513, 0, "32"])
+def test_image_size_out_of_range_is_one_line(tmp_path, size):
+    with pytest.raises(LswError, match="image size .* is out of range: give a whole number of pixels from 8 to 512"):
+        load_source("digits", image_size=size)
+
+
+def test_damaged_cache_is_refused_in_one_line_and_writes_are_atomic(tmp_path, cache, monkeypatch):
     root = make_tree(tmp_path / "imgs")
     s = load_source(f"folder:{root}", cache_dir=cache, progress=False)
-    path = cache_path(cache, "folder", s.fingerprint)
-    assert path.is_file() and [p.name for p in cache.iterdir()] == [path.name]  # no temp files left
-    for junk in (b"", b"PK\x03\x04garbage", path.read_bytes()[:500]):
+    path = cache_path(cache, "folder", s.fingerprint, 32)
+    pixels = path.with_name(path.stem + ".train.u8")
+    assert sorted(p.name for p in cache.iterdir()) == [path.name, pixels.name]  # no temp files left
+    good_meta, good_pixels, first = path.read_bytes(), pixels.read_bytes(), np.array(s.train.images)
+    for junk in (b"", b"PK\x03\x04garbage", good_meta[:500]):
         path.write_bytes(junk)
-        again = load_source(f"folder:{root}", cache_dir=cache, progress=False)
-        assert np.array_equal(again.train.images, s.train.images)
-    np.savez(path, unrelated=np.zeros(3))  # a valid npz of the wrong content
+        with pytest.raises(LswError, match="cannot be read .truncated or damaged.: delete it"):
+            load_source(f"folder:{root}", cache_dir=cache, progress=False)
+    np.savez(path, version=np.int64(2))
+    with pytest.raises(LswError, match=r"is from another version of lsw \(v2, this one reads v3\)"):
+        load_source(f"folder:{root}", cache_dir=cache, progress=False)
+    path.write_bytes(good_meta)
+    pixels.write_bytes(good_pixels[:-10])
+    with pytest.raises(LswError, match="train.u8 holds .* bytes where .* were written .truncated or damaged."):
+        load_source(f"folder:{root}", cache_dir=cache, progress=False)
+    path.unlink()  # deleting it, as the message says, rebuilds it
+    pixels.with_name(pixels.name + ".tmp-999999999").write_bytes(b"left by a killed build")
+    assert np.array_equal(load_source(f"folder:{root}", cache_dir=cache, progress=False).train.images, first)
+    assert sorted(p.name for p in cache.iterdir()) == [path.name, pixels.name]  # the dead build's file is gone
+    forbid_decoding(monkeypatch)  # the rebuilt cache is good again
     assert load_source(f"folder:{root}", cache_dir=cache, progress=False).train.ids == s.train.ids
-    forbid_decoding(monkeypatch)  # the rebuilt file is good again
-    assert load_source(f"folder:{root}", cache_dir=cache, progress=False).train.ids == s.train.ids
+
+
+def test_cache_that_would_not_fit_the_disk_is_refused_before_decoding(tmp_path, cache, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    root = make_tree(tmp_path / "imgs")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**9, 10**9 - 10**6, 10**6))
+    forbid_decoding(monkeypatch)
+    with pytest.raises(LswError, match=r"need about .* but the disk has 1 MB free: free some space"):
+        load_source(f"folder:{root}", cache_dir=cache, progress=False)
+    assert list(cache.iterdir()) == []  # nothing half-written
 
 
 def test_cache_dir_from_env_and_unwritable_cache(tmp_path, monkeypatch):
     root = make_tree(tmp_path / "imgs")
     monkeypatch.setenv("LSW_CACHE_DIR", str(tmp_path / "envcache"))
     s = load_source(f"folder:{root}", progress=False)
-    assert cache_path(None, "folder", s.fingerprint).parent == tmp_path / "envcache"
-    assert cache_path(None, "folder", s.fingerprint).is_file()
+    assert cache_path(None, "folder", s.fingerprint, 32).parent == tmp_path / "envcache"
+    assert cache_path(None, "folder", s.fingerprint, 32).is_file()
     (tmp_path / "file").write_text("a file where the cache folder should be")
-    assert len(load_source(f"folder:{root}", cache_dir=tmp_path / "file", progress=False).train) == 6
+    with pytest.raises(LswError, match="cannot write the decode cache in .*file .*: set LSW_CACHE_DIR"):
+        load_source(f"folder:{root}", cache_dir=tmp_path / "file", progress=False)
 
 
 def test_progress_bar_goes_to_stderr(tmp_path, cache, capsys):
@@ -317,7 +365,7 @@ def test_all_grey_stays_one_channel(tmp_path, cache):
 
 
 @pytest.mark.parametrize("sizes,expected", [
-    ([(8, 4), (8, 4), (16, 16)], (4, 8)),      # (W, H) for PIL; the most common wins, expected is (H, W)
+    ([(8, 4), (8, 4), (16, 16)], (4, 4)),      # (W, H) for PIL; the most common's shorter side wins
     ([(8, 4), (6, 6), (16, 16), (6, 6)], (6, 6)),
     ([(8, 4), (16, 16)], (16, 16)),            # tie: the larger one
 ])
@@ -339,9 +387,11 @@ def test_exif_orientation_is_applied(tmp_path, cache):
     save(root / "a" / "rot.jpg", img, exif=exif, quality=95)
     png(root / "b" / "x.png", size=(8, 16))
     s = load_source(f"folder:{root}", cache_dir=cache, progress=False)
+    s = load_source(f"folder:{root}", cache_dir=cache, progress=False, image_size=8)
     upright = s.train.images[0]
-    assert upright.shape == (3, 16, 8)  # displayed 8 wide, 16 high
-    assert upright[0, 2, 4] > 200 and upright[2, 2, 4] < 60  # the stored left half is now the top
+    assert upright.shape == (3, 8, 8)  # displayed 8 wide, 16 high: the middle 8 x 8 is kept
+    assert upright[0, 1, 4] > 200 and upright[2, 1, 4] < 60  # the stored left half is now the top
+    assert upright[2, 6, 4] > 200 and upright[0, 6, 4] < 60
 
 
 # ---- CSV manifests -------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ Specs:
     folder:PATH          one sub-folder of images per class
     csv:PATH             a manifest path,label[,trusted][,true_label]
 
-Decoded files (cifar10, folder, csv, fashion-mnist) are cached under `cache_dir`, else
-$LSW_CACHE_DIR, else ~/.cache/lsw, keyed by the source's fingerprint.
+Decoded files (cifar10, folder, csv, fashion-mnist) are fitted to `image_size` (`lsw.data.size`) and
+cached on disk under `cache_dir`, else $LSW_CACHE_DIR, else ~/.cache/lsw, keyed by the source's
+fingerprint and the size (`lsw.data.cache`); their images are read-only memory maps of that cache.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from lsw.data.digits import load_digits
 from lsw.data.fashion import FASHION_DIR, fashion_files, load_fashion_mnist
 from lsw.data.folder import load_folder
 from lsw.data.manifest import load_manifest
+from lsw.data.size import check_image_size
 from lsw.data.source import Source
 from lsw.errors import LswError
 
@@ -38,14 +40,16 @@ def _unknown(spec: str) -> LswError:
 
 
 def load_source(spec: str, cache_dir: str | Path | None = None, progress: bool = True, *,
-                allow_outside: bool | None = None) -> Source:
+                allow_outside: bool | None = None, image_size: int = 32) -> Source:
     """Load the data set named by `spec` (see the module docstring).
 
     cache_dir: where decoded arrays are cached (default $LSW_CACHE_DIR, else ~/.cache/lsw).
     progress: show tqdm bars on stderr while decoding.
+    image_size: the side S every decoded image is fitted to (8 to 512; smaller images keep their size).
     allow_outside: csv only: accept manifest paths outside its folder (default: $LSW_ALLOW_OUTSIDE=1).
     Raises LswError with a one-line reason for any input it cannot use."""
     spec = (spec or "").strip()
+    image_size = check_image_size(image_size)
     kind, colon, arg = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "digits":
@@ -53,15 +57,15 @@ def load_source(spec: str, cache_dir: str | Path | None = None, progress: bool =
             raise LswError(f"{spec!r}: digits takes no path, write digits")
         return load_digits()
     if kind == "fashion-mnist":
-        return load_fashion_mnist(arg or FASHION_DIR, cache_dir)
+        return load_fashion_mnist(arg or FASHION_DIR, cache_dir, image_size)
     if kind in ("cifar10", "folder", "csv"):
         if not arg:
             raise LswError(f"{spec!r} needs a path: write {kind}:PATH")
         if kind == "cifar10":
-            return load_cifar10(arg, cache_dir, progress)
+            return load_cifar10(arg, cache_dir, progress, image_size)
         if kind == "folder":
-            return load_folder(arg, cache_dir, progress)
-        return load_manifest(arg, cache_dir, progress, allow_outside=allow_outside)
+            return load_folder(arg, cache_dir, progress, image_size)
+        return load_manifest(arg, cache_dir, progress, allow_outside=allow_outside, image_size=image_size)
     raise _unknown(spec)
 
 

@@ -11,6 +11,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from lsw.data.cache import cached_splits, file_stamp, fingerprint
+from lsw.data.decode import fit_array
 from lsw.data.source import Source
 from lsw.errors import LswError
 from lsw.images import LabeledImages
@@ -70,25 +71,28 @@ def _read(path: Path) -> dict[str, np.ndarray]:
         raise LswError(f"{path} is not a readable .npz ({' '.join(str(e).split())[:120]}): {FIX}") from None
 
 
-def load_cifar10(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Source:
-    """train uint8 (50000, 3, 32, 32) and test (10000, 3, 32, 32) with the file's labels (the true
+def load_cifar10(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True,
+                 image_size: int = 32) -> Source:
+    """train uint8 (50000, 3, S, S) and test (10000, 3, S, S), S = min(image_size, 32),
+    memory-mapped, with the file's labels (the true
     ones, so `true_labels` is None); ids "cifar10:<split>:<i>". Decoded once, then read from the cache."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise LswError(f"CIFAR-10 file {path} not found: {FIX}")
     key = fingerprint("cifar10", file_stamp(path))
 
-    def build() -> tuple[LabeledImages, LabeledImages]:
+    def build(scratch) -> tuple[LabeledImages, LabeledImages]:
         z = _read(path)
         classes = [str(c) for c in np.atleast_1d(z["classes"])]
         parts = []
         for s in SPLITS:
             _check_split(z, s, len(classes), path)
-            images = decode_packed(z[f"{s}_jpeg"], z[f"{s}_offsets"], progress, f"cifar10 {s}", path)
+            images = fit_array(decode_packed(z[f"{s}_jpeg"], z[f"{s}_offsets"], progress, f"cifar10 {s}", path),
+                               image_size)
             labels = z[f"{s}_labels"].astype(np.int64)
             ids = [f"cifar10:{s}:{i}" for i in range(len(labels))]
             parts.append(LabeledImages(images, labels, classes, ids))
         return parts[0], parts[1]
 
-    train, test = cached_splits(cache_dir, "cifar10", key, build)
+    train, test = cached_splits(cache_dir, "cifar10", key, image_size, build)
     return Source("cifar10", train, test, key)

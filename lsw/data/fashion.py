@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from lsw.data.cache import cached_splits, file_stamp, fingerprint
+from lsw.data.decode import fit_array
 from lsw.data.source import Source
 from lsw.errors import LswError
 from lsw.images import LabeledImages
@@ -75,10 +76,17 @@ def _read_split(files: dict[tuple[str, str], Path], split: str) -> LabeledImages
     return LabeledImages(images[:, None].copy(), labels.astype(np.int64), list(FASHION_CLASSES), ids)
 
 
-def load_fashion_mnist(directory: str | Path = FASHION_DIR, cache_dir: str | Path | None = None) -> Source:
-    """train uint8 (60000, 1, 28, 28) and test (10000, 1, 28, 28); ids "fashion-mnist:<split>:<i>"."""
+def load_fashion_mnist(directory: str | Path = FASHION_DIR, cache_dir: str | Path | None = None,
+                       image_size: int = 32) -> Source:
+    """train uint8 (60000, 1, S, S) and test (10000, 1, S, S), S = min(image_size, 28),
+    memory-mapped; ids "fashion-mnist:<split>:<i>"."""
     files = fashion_files(directory)
     key = fingerprint("fashion-mnist", [(p.name, file_stamp(p)) for p in files.values()])
-    train, test = cached_splits(cache_dir, "fashion-mnist", key,
-                                lambda: (_read_split(files, "train"), _read_split(files, "test")))
+    def build(scratch) -> tuple[LabeledImages, LabeledImages]:
+        parts = [_read_split(files, s) for s in ("train", "test")]
+        for p in parts:
+            p.images = fit_array(p.images, image_size)
+        return parts[0], parts[1]
+
+    train, test = cached_splits(cache_dir, "fashion-mnist", key, image_size, build)
     return Source("fashion-mnist", train, test, key)

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from lsw.data.cache import cached_splits, file_stamp, fingerprint
-from lsw.data.decode import EXTENSIONS, decode_files
+from lsw.data.decode import EXTENSIONS
 from lsw.data.paths import is_utf8, printable, resolves_inside
+from lsw.data.pool import decode_files
 from lsw.data.source import Source
 from lsw.errors import LswError
 from lsw.images import LabeledImages
@@ -64,8 +65,10 @@ def _scan(root: Path, real_root: Path, class_dir: Path
     return files, skipped
 
 
-def load_folder(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True) -> Source:
-    """train: uint8 (N, C, H, W) at the most common image size (C = 1 when every image is grey, else 3),
+def load_folder(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True,
+                image_size: int = 32) -> Source:
+    """train: uint8 (N, C, S, S) memory-mapped from the decode cache, S = `image_size` (or the most common
+    size's shorter side when smaller) (C = 1 when every image is grey, else 3),
     labels index the sorted class folder names that kept at least one image; ids are the paths
     relative to PATH (posix). test is None. Decoded arrays are cached by file names, sizes and mtimes."""
     root = Path(path).expanduser()
@@ -95,9 +98,9 @@ def load_folder(path: str | Path, cache_dir: str | Path | None = None, progress:
     # The skips found while listing are part of the key, so a cached skipped list is always current.
     key = fingerprint("folder", sorted(per_class), [(rel, file_stamp(p)) for _, rel, p in listed], skipped)
 
-    def build() -> tuple[LabeledImages, None]:
-        images, ok, bad = decode_files([p for *_, p in listed], [rel for _, rel, _ in listed], progress,
-                                       root.name or str(root))
+    def build(scratch) -> tuple[LabeledImages, None]:
+        images, ok, bad = decode_files([p for *_, p in listed], [rel for _, rel, _ in listed], scratch,
+                                       image_size, progress, root.name or str(root))
         dropped = skipped + bad
         if not ok:
             first = f"; first: {bad[0][0]}: {bad[0][1]}" if bad else ""
@@ -114,5 +117,5 @@ def load_folder(path: str | Path, cache_dir: str | Path | None = None, progress:
         labels = np.array([label_of[listed[i][0]] for i in ok], dtype=np.int64)
         return LabeledImages(images, labels, used, [listed[i][1] for i in ok], skipped=dropped), None
 
-    train, _ = cached_splits(cache_dir, "folder", key, build)
+    train, _ = cached_splits(cache_dir, "folder", key, image_size, build)
     return Source(f"folder:{root}", train, None, key)

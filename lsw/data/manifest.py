@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from lsw.data.cache import cached_splits, file_stamp, fingerprint
-from lsw.data.decode import decode_files
 from lsw.data.paths import lexically_inside, resolves_inside
+from lsw.data.pool import decode_files
 from lsw.data.source import Source
 from lsw.errors import LswError
 from lsw.images import LabeledImages
@@ -164,8 +164,9 @@ def _check_trusted_classes(path: Path, rows: list[Row]) -> None:
 
 
 def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progress: bool = True,
-                  allow_outside: bool | None = None) -> Source:
-    """train: uint8 (N, C, H, W) at the most common image size (C = 1 when every image is grey, else 3);
+                  allow_outside: bool | None = None, image_size: int = 32) -> Source:
+    """train: uint8 (N, C, S, S) memory-mapped from the decode cache, S = `image_size` (or the most common
+    size's shorter side when smaller) (C = 1 when every image is grey, else 3);
     labels index the classes; trusted bool (N,) or None when no row is trusted; true_labels int64 (N,)
     when the manifest has that column. ids are the paths as written. test is None."""
     path = Path(path).expanduser()
@@ -182,7 +183,7 @@ def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progres
     stamps = [(r.path, "outside" if r.number in outside else file_stamp(r.file)) for r in rows]
     key = fingerprint("csv", hashlib.sha256(raw).hexdigest(), stamps)
 
-    def build() -> tuple[LabeledImages, None]:
+    def build(scratch) -> tuple[LabeledImages, None]:
         name = [f"row {r.number}: {r.path}" for r in rows]
         skipped, present = [], []
         for i, r in enumerate(rows):
@@ -192,8 +193,8 @@ def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progres
                 skipped.append((name[i], "file not found"))
             else:
                 present.append(i)
-        images, ok, bad = decode_files([rows[i].file for i in present], [name[i] for i in present], progress,
-                                       path.name)
+        images, ok, bad = decode_files([rows[i].file for i in present], [name[i] for i in present], scratch,
+                                       image_size, progress, path.name)
         keep = [present[i] for i in ok]
         order = {n: i for i, n in enumerate(name)}
         skipped = sorted(skipped + bad, key=lambda s: order[s[0]])
@@ -213,5 +214,5 @@ def load_manifest(path: str | Path, cache_dir: str | Path | None = None, progres
         return LabeledImages(images, labels, classes, [rows[i].path for i in keep], true_labels=true_labels,
                              trusted=trusted if trusted.any() else None, skipped=skipped), None
 
-    train, _ = cached_splits(cache_dir, "csv", key, build)
+    train, _ = cached_splits(cache_dir, "csv", key, image_size, build)
     return Source(f"csv:{path}", train, None, key)
