@@ -56,6 +56,7 @@ class StreamImages(DeviceImages):
         self._ahead: queue.Queue | None = None
         self._expect: list[np.ndarray] = []
         self._stop = threading.Event()
+        self.read_ahead = 0  # batches served from the prefetch (the rest were read when asked for)
         self._setup(images, device, hflip, like)
 
     def read(self, rows: np.ndarray) -> torch.Tensor:
@@ -103,6 +104,7 @@ class StreamImages(DeviceImages):
             host = self._ahead.get()
             if isinstance(host, BaseException):
                 raise host
+            self.read_ahead += 1
         if host is None:
             host = self.read(rows)
         return host.to(self.device, non_blocking=self.pin)

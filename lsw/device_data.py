@@ -41,7 +41,9 @@ class DeviceImages:
     def __init__(self, images: np.ndarray, device: torch.device, hflip: bool = True,
                  like: DeviceImages | None = None) -> None:
         """`like`: take the normalisation of another set (a test split uses its train set's)."""
-        self.x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
+        self.x = torch.empty(images.shape, dtype=torch.uint8, device=device)
+        for s in range(0, len(images), 8192):  # by chunks: a memory-mapped set never sits in RAM twice
+            self.x[s:s + 8192] = torch.from_numpy(np.array(images[s:s + 8192]))
         self._setup(images, device, hflip, like)
 
     def _setup(self, images: np.ndarray, device: torch.device, hflip: bool, like: DeviceImages | None) -> None:
