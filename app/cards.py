@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app.review import ACTION_LABELS, current_label, decide
-from app.thumbs import thumbnail
+from app.thumbs import thumbnail_or_reason
 from lsw.galleries import reason
 from lsw.rundir import RunInfo
 from lsw.store import Decision
@@ -35,7 +35,8 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
     sid = str(row.id)
     d = final.get(sid)
     with st.container(border=True):
-        st.image(thumbnail(info.data, int(row.row), info.image_size), width=112)
+        pic = thumbnail_or_reason(info.data, int(row.row), info.image_size)
+        st.image(pic, width=112) if isinstance(pic, bytes) else st.caption(pic)
         st.markdown(f"given **{row.label_name}** · model **{row.pred_name}** ({row.prob:.0%})")
         st.caption(f"alpha {row.alpha:.3f} · trust {row.trust:.3f} · "
                    f"loss {row.loss:.2f}  \n{reason(row, info.score, info.threshold)}  \n`{sid}`")

@@ -1,14 +1,45 @@
 """The Export page's preview and its file on the server (lsw.exports: a name in $LSW_HOME/exports)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import runview, state
 from lsw.errors import LswError
+from lsw.export import export_inputs, export_rows, run_decisions, to_csv_bytes
 from lsw.exports import exports_dir, safe_name, write_export
+from lsw.rundir import RunDir, RunInfo
+from lsw.store import Decision
 
 PREVIEW_ROWS = 200
+CHUNK = 100_000  # rows per piece of a CSV written or downloaded: bounded memory at any size
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the run…")
+def _inputs(run_path: str, epoch: int) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The export's input columns for every sample and id -> given label, read once per epoch shown."""
+    frame = export_inputs(RunDir(run_path), runview.table(RunDir(run_path), epoch, trusted=True))
+    return frame, dict(zip(map(str, frame["id"]), frame["given_label"]))
+
+
+def export_state(run: RunDir, info: RunInfo) -> tuple[pd.DataFrame, dict[str, Decision], dict[str, str]]:
+    """(export inputs, effective decisions, id -> given label) of the run shown: the decisions are
+    read fresh on every rerun (they change as reviewers work), the rest comes from the cache."""
+    frame, given = _inputs(str(run.path), info.epoch)
+    return frame, run_decisions(run, state.store(), frame, given), given
+
+
+def csv_download(frame: pd.DataFrame, final: dict[str, Decision]) -> Callable[[], bytes]:
+    """The CSV built only when the download is clicked (Streamlit calls it then, off the script run)."""
+    return lambda: b"".join(to_csv_bytes(part) if i == 0 else _body(to_csv_bytes(part))
+                            for i, part in enumerate(export_rows(frame.iloc[s:s + CHUNK], final)
+                                                     for s in range(0, len(frame), CHUNK)))
+
+
+def _body(csv: bytes) -> bytes:
+    return csv[csv.index(b"\r\n") + 2:]
 
 
 def preview(out: pd.DataFrame, allowed: bool) -> None:
@@ -21,7 +52,7 @@ def preview(out: pd.DataFrame, allowed: bool) -> None:
     st.dataframe(out.head(PREVIEW_ROWS), width="stretch", hide_index=True)
 
 
-def write_form(out: pd.DataFrame, run_id: str, allowed: bool) -> None:
+def write_form(frame: pd.DataFrame, final: dict[str, Decision], run_id: str, allowed: bool) -> None:
     """A file name (not a path) and a button writing the CSV under $LSW_HOME/exports."""
     folder = exports_dir(state.lsw_home())
     name = st.text_input(f"Or write a file in {folder} on the server", value=f"labels-{run_id}.csv",
@@ -29,8 +60,10 @@ def write_form(out: pd.DataFrame, run_id: str, allowed: bool) -> None:
                          "become _. A file is replaced only when it is an earlier export the dashboard wrote.")
     if st.button("Write CSV", disabled=not allowed):
         try:
-            written = write_export(out, name, state.lsw_home())
-            st.success(f"Wrote {len(out):,} rows to {written}")
+            parts = (export_rows(frame.iloc[s:s + CHUNK], final) for s in range(0, len(frame), CHUNK))
+            with st.spinner(f"Writing {len(frame):,} rows…"):
+                written = write_export(parts, name, state.lsw_home())
+            st.success(f"Wrote {len(frame):,} rows to {written}")
         except LswError as e:
             st.error(f"Not written: {e}")
         except OSError as e:

@@ -7,12 +7,27 @@ import streamlit as st
 
 from app import state
 from lsw.rundir import RunDir, RunInfo
+from lsw.samples import given_labels
 from lsw.store import Decision
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _table(run_path: str, epoch: int) -> pd.DataFrame:
-    return RunDir(run_path).sample_table(epoch)
+@st.cache_resource(max_entries=2, show_spinner="Reading the run…")
+def _table(run_path: str, epoch: int, trusted: bool = False) -> pd.DataFrame:
+    """Shared, not copied (`cache_resource`): a 1M-sample table is read once per epoch shown, and no
+    rerun pays for a copy (cache_data's pickle round trip of it took about a second). Read-only: the
+    pages filter and sort into new frames."""
+    return RunDir(run_path).sample_table(epoch, trusted=trusted)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _given(run_path: str, epoch: int) -> dict[str, str]:
+    """sample id -> the label the run gives it (what a decision must match, see `lsw.store`)."""
+    return given_labels(_table(run_path, epoch))
+
+
+def table(run: RunDir, epoch: int, trusted: bool = False) -> pd.DataFrame:
+    """The run's sample table at `epoch` (see `lsw.samples.sample_table`), cached for every page."""
+    return _table(str(run.path), epoch, trusted)
 
 
 def load(run: RunDir | None) -> tuple[pd.DataFrame, RunInfo] | None:
@@ -34,6 +49,15 @@ def require() -> tuple[pd.DataFrame, RunInfo]:
 
 def decisions(df: pd.DataFrame, info: RunInfo) -> tuple[dict[str, Decision], dict[str, int]]:
     """(effective decision per sample id, id of its latest log row), for the labels `df` gives."""
-    given = dict(zip(df["id"].astype(str), df["label_name"]))
+    run = state.current_run()
+    given = _given(str(run.path), info.epoch) if run is not None else given_labels(df)
     store = state.store()
     return store.final_states(info.dataset, given), store.latest_ids(info.dataset, given)
+
+
+def reviewed(final: dict[str, Decision], info: RunInfo) -> int:
+    """How many audited samples of the run shown have an effective decision (counted over the
+    decisions, not the samples: a run of 1M samples has few)."""
+    run = state.current_run()
+    given = _given(str(run.path), info.epoch) if run is not None else {}
+    return sum(1 for sid in final if sid in given)

@@ -8,6 +8,7 @@ import streamlit as st
 from PIL import Image
 
 from app import state
+from lsw.errors import LswError
 
 SIZE = 112
 
@@ -24,3 +25,11 @@ def thumbnail(spec: str, row: int, image_size: int | None = None) -> bytes:
     buf = io.BytesIO()
     pil.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def thumbnail_or_reason(spec: str, row: int, image_size: int | None = None) -> bytes | str:
+    """The thumbnail, or one line saying why there is none (the data moved or its cache is damaged)."""
+    try:
+        return thumbnail(spec, row, image_size)
+    except LswError as e:
+        return f"image unavailable: {e}"

@@ -70,7 +70,6 @@ def results_table(s: dict) -> str:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """The corrected labels of a run with the reviewers' decisions: the Export page's CSV."""
-    from lsw.export import corrected_labels, write_csv
     from lsw.rundir import RunDir
     from lsw.store import ReviewStore
 
@@ -80,13 +79,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     reviews = Path(args.reviews)
     if not reviews.exists():
         print(f"no review log at {reviews}: exporting the run's labels without decisions", file=sys.stderr)
-        df = corrected_labels(run, _NoReviews())
+        counts = _write(run, _NoReviews(), args.out)
     else:
         with ReviewStore(reviews) as store:
-            df = corrected_labels(run, store)
-    write_csv(df, args.out)  # formula-safe cells, atomic
-    print(f"wrote {len(df)} rows ({int((df.action != '').sum())} with a decision) to {args.out}")
+            counts = _write(run, store, args.out)
+    print(f"wrote {counts[0]} rows ({counts[1]} with a decision) to {args.out}")
     return 0
+
+
+def _write(run, store, out: str) -> list[int]:
+    """Stream the export to `out` in chunks (formula-safe cells, atomic); [rows, rows with a decision]."""
+    from lsw.export import export_chunks, write_csv
+
+    counts = [0, 0]
+
+    def parts():
+        for part in export_chunks(run, store):
+            counts[0] += len(part)
+            counts[1] += int((part.action != "").sum())
+            yield part
+
+    write_csv(parts(), out)
+    return counts
 
 
 class _NoReviews:

@@ -18,6 +18,7 @@ import math
 import os
 import stat
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -100,19 +101,51 @@ def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFra
     return df
 
 
-def corrected_labels(run: RunDir, store: ReviewStore) -> pd.DataFrame:
-    """The export of `run`: every sample (audited and trusted) with the reviewers' decisions in
-    `store` that were made on the label the sample is given in this run (see `lsw.store`)."""
-    table = run.sample_table(trusted=True)
+def export_inputs(run: RunDir, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The columns `export_rows` reads, for every sample of `run` (audited and trusted); `table` is the
+    run's `sample_table(trusted=True)` when the caller already holds it."""
+    table = run.sample_table(trusted=True) if table is None else table
     if table.empty:
         raise LswError(f"{run.path} holds no finished epoch of a run: nothing to export yet")
     source = table["source_name"].where(table["source_name"] != "", table["label_name"])
-    frame = pd.DataFrame({
+    return pd.DataFrame({
         "id": table["id"], "path": table["id"], "set": table["set"], "label": source,
         "given_label": table["label_name"], "alpha": table["alpha"] if "alpha" in table else float("nan"),
         "trust": table["trust"], "loss": table["loss"], "pred": table["pred_name"], "flagged": table["flagged"]})
-    given = dict(zip(table["id"].astype(str), table["label_name"]))
-    return export_rows(frame, store.final_states(run.info().dataset, given))
+
+
+def corrected_labels(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = None,
+                     rows: int | None = None) -> pd.DataFrame:
+    """The export of `run`: every sample (audited and trusted) with the reviewers' decisions in
+    `store` that were made on the label the sample is given in this run (see `lsw.store`).
+    rows: only the first `rows` samples (a preview)."""
+    frame = export_inputs(run, table)
+    return export_rows(frame if rows is None else frame.head(rows), run_decisions(run, store, frame))
+
+
+def run_decisions(run: RunDir, store: ReviewStore, frame: pd.DataFrame,
+                  given: dict[str, str] | None = None) -> dict[str, Decision]:
+    """The effective decision per sample id of `frame` (`export_inputs`) for the labels it gives;
+    `given` (id -> given label of every row of `frame`) when the caller already holds it."""
+    given = dict(zip(map(str, frame["id"]), frame["given_label"])) if given is None else given
+    return store.final_states(run.info().dataset, given)
+
+
+def decision_counts(final: dict[str, Decision], given: dict[str, str]) -> tuple[int, int]:
+    """(samples with an effective decision, of which relabelled) among the ids of `given`; counted
+    over the decisions, so it costs nothing on a run of 1M samples."""
+    held = [d for sid, d in final.items() if sid in given]
+    return len(held), sum(1 for d in held if d.action == "relabel")
+
+
+def export_chunks(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = None,
+                  chunk: int = 100_000) -> Iterator[pd.DataFrame]:
+    """`corrected_labels` in consecutive pieces of `chunk` rows, so that a run of any size is written
+    to disk (`write_csv`) without its whole CSV in memory."""
+    frame = export_inputs(run, table)
+    final = run_decisions(run, store, frame)
+    for s in range(0, len(frame), chunk):
+        yield export_rows(frame.iloc[s:s + chunk], final)
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:
@@ -125,13 +158,14 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
-def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
-    """Write the CSV to `path` atomically and return it: a temporary file in the same folder,
+def write_csv(df: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """Write the CSV of `df`, or of the frames `df` yields one after the other (one header, see
+    `export_chunks`), to `path` atomically and return it: a temporary file in the same folder,
     fsync, `os.replace`; the target is never seen half-written and on failure it is untouched and
     the temporary file is removed. Parent folders are created. An existing file keeps its mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = to_csv_bytes(df)
+    parts = [df] if isinstance(df, pd.DataFrame) else df
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
@@ -139,7 +173,9 @@ def write_csv(df: pd.DataFrame, path: str | Path) -> Path:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            for i, part in enumerate(parts):
+                data = to_csv_bytes(part)
+                f.write(data if i == 0 else data[data.index(b"\r\n") + 2:])  # one header
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)

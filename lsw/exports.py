@@ -17,6 +17,7 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -78,8 +79,9 @@ def _check_replaceable(target: Path, ledger: dict[str, dict]) -> None:
                        "it is kept; choose another file name")
 
 
-def write_export(df: pd.DataFrame, name: str, home: str | Path) -> Path:
-    """Write `df` (formula-safe CSV, atomically, see `lsw.export.write_csv`) as `safe_name(name)` in
+def write_export(df: pd.DataFrame | Iterable[pd.DataFrame], name: str, home: str | Path) -> Path:
+    """Write `df`, or the frames it yields (`lsw.export.export_chunks`: streamed to disk), as a
+    formula-safe CSV (atomically, see `lsw.export.write_csv`) named `safe_name(name)` in
     $LSW_HOME/exports and return its path. LswError when the exports folder is a symlink or the name
     is taken by a file the dashboard may not replace (see the module docstring)."""
     folder = exports_dir(home)
@@ -94,8 +96,15 @@ def write_export(df: pd.DataFrame, name: str, home: str | Path) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time, across processes
         ledger = _read_ledger(folder)
         _check_replaceable(target, ledger)
-        write_csv(df, target)
-        ledger[target.name] = {"sha256": _sha256(target), "rows": len(df),
+        counted = [0]
+
+        def parts() -> Iterator[pd.DataFrame]:
+            for part in [df] if isinstance(df, pd.DataFrame) else df:
+                counted[0] += len(part)
+                yield part
+
+        write_csv(parts(), target)
+        ledger[target.name] = {"sha256": _sha256(target), "rows": counted[0],
                                "written": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=LEDGER + ".", suffix=".tmp")  # never follows a link
         with os.fdopen(fd, "w", encoding="utf-8") as f:

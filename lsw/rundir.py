@@ -5,9 +5,12 @@
                        (`source_labels`), the labels training saw (`labels`: the source's, plus any
                        synthetic noise) and the true labels when known
     status.json        {"state": running | done | failed | stopped, "message"}, written by the audit
-    epochs/NNNN.npz    per epoch over D^n: the method's score (`alpha` for LSW, see
-                       `lsw.scoring.score_name`), loss, pred, prob; over D^c: clean_loss, clean_pred,
-                       clean_prob; over the validation set: val_loss, val_pred, val_prob (float32 / int64)
+    epochs/NNNN/K.npy  per epoch, one .npy per array K, read memory-mapped (a page reads the arrays
+                       and rows it shows, not the epoch, nor the history): over D^n the method's score
+                       (`alpha` for LSW, see `lsw.scoring.score_name`), loss, pred, prob; over D^c:
+                       clean_loss, clean_pred, clean_prob; over the validation set: val_loss, val_pred,
+                       val_prob (float32 / int64). The folder is written under a temporary name and
+                       renamed. Runs written before 2026-11-27 have epochs/NNNN.npz, still read.
     metrics.jsonl      per epoch: the scalars of EpochEvent and pre-binned histograms
     features.npz       penultimate features of a fixed subsample of D^n (the embedding map)
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,7 +206,14 @@ class RunDir:
     # -- epochs -----------------------------------------------------------------------------------
     def write_epoch(self, epoch: int, scalars: dict, histograms: dict, **arrays: np.ndarray) -> None:
         """Arrays first (atomically), then the metrics line, so a listed epoch always has its arrays."""
-        atomic_write(self.path / EPOCHS / f"{epoch:04d}.npz", lambda f: np.savez(f, **arrays))
+        folder = self.path / EPOCHS / f"{epoch:04d}"
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for key, value in arrays.items():
+            np.save(tmp / f"{key}.npy", np.asarray(value))
+        shutil.rmtree(folder, ignore_errors=True)  # an epoch written again after a resume
+        os.replace(tmp, folder)
         with open(self.path / METRICS, "a") as f:
             f.write(json.dumps({**scalars, "hist": histograms}, default=json_default) + "\n")
 
@@ -224,15 +235,19 @@ class RunDir:
         keep = [m for m in self.metrics() if m["epoch"] <= epoch]
         atomic_write(self.path / METRICS,
                      lambda f: f.write("".join(json.dumps(m) + "\n" for m in keep).encode()))
-        for p in (self.path / EPOCHS).glob("*.npz"):
-            if int(p.stem) > epoch:
-                p.unlink()
+        for p in (self.path / EPOCHS).glob("[0-9]*"):
+            if int(p.name.split(".")[0]) > epoch:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
 
     def epochs(self) -> list[int]:
         return [m["epoch"] for m in self.metrics()]
 
     def epoch_arrays(self, epoch: int) -> dict[str, np.ndarray]:
-        with np.load(self.path / EPOCHS / f"{epoch:04d}.npz", allow_pickle=False) as z:
+        """Every array of `epoch`, memory-mapped (read-only): only the pages of what is used are read."""
+        folder = self.path / EPOCHS / f"{epoch:04d}"
+        if folder.is_dir():
+            return {p.stem: np.load(p, mmap_mode="r", allow_pickle=False) for p in sorted(folder.glob("*.npy"))}
+        with np.load(folder.with_suffix(".npz"), allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
 
     def method_score(self, epoch: int) -> np.ndarray:

@@ -4,23 +4,24 @@ from __future__ import annotations
 import streamlit as st
 
 from app import runview, state
-from app.exporting import preview, write_form
-from lsw.export import corrected_labels, to_csv_bytes
+from app.exporting import PREVIEW_ROWS, csv_download, export_state, preview, write_form
+from lsw.export import decision_counts, export_rows
 
 st.title("Export")
 st.caption("One row per sample, audited and trusted: the source's own label, the label the audit trained on, "
            "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
            "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
 df, info = runview.require()
-out = corrected_labels(state.current_run(), state.store())
+frame, final, given = export_state(state.current_run(), info)
+decided, relabelled = decision_counts(final, given)
 c = st.columns(3)
-c[0].metric("Rows", f"{len(out):,}")
-c[1].metric("Decisions", f"{int((out.action != '').sum()):,}")
-c[2].metric("Relabelled", f"{int((out.action == 'relabel').sum()):,}")
+c[0].metric("Rows", f"{len(frame):,}")
+c[1].metric("Decisions", f"{decided:,}")
+c[2].metric("Relabelled", f"{relabelled:,}")
 ok, why = state.may_review()
 if not ok:
     st.warning(why)
-preview(out, ok)
-st.download_button("Download CSV", to_csv_bytes(out) if ok else b"",  # the file is served only when ok
+preview(export_rows(frame.head(PREVIEW_ROWS), final), ok)
+st.download_button("Download CSV", csv_download(frame, final) if ok else b"",  # served only when ok
                    file_name=f"labels-{info.run_id}.csv", mime="text/csv", disabled=not ok, type="primary")
-write_form(out, info.run_id, ok)
+write_form(frame, final, info.run_id, ok)

@@ -21,7 +21,7 @@ m = st.columns(4)
 m[0].metric("Samples audited", f"{len(df):,}")
 m[1].metric(f"Flagged ({info.score} < {info.threshold:.2f})", f"{int(df.flagged.sum()):,}",
             help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")
-m[2].metric("Reviewed", f"{sum(1 for s in df.id if str(s) in final):,}")
+m[2].metric("Reviewed", f"{runview.reviewed(final, info):,}")
 m[3].metric("Shown from epoch", info.epoch)
 ok, why = state.may_review()
 if not ok:

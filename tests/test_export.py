@@ -4,7 +4,9 @@ import csv
 import io
 import os
 import stat
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -251,3 +253,25 @@ def test_export_applies_a_decision_only_to_the_given_label_it_was_made_on(noisy_
         store.record(info.dataset, row.id, "ann", "correct", old_label=row.label_name, given_label=row.label_name)
         out = corrected_labels(noisy_run, store).set_index("id").loc[row.id]
     assert (out.action, out.final_label, out.given_label) == ("correct", row.label_name, row.label_name)
+
+
+def test_export_streamed_in_chunks_equals_the_whole_export(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from big_run import make_run
+
+    from lsw.export import corrected_labels, export_chunks, write_csv
+    from lsw.store import ReviewStore
+
+    run = make_run(tmp_path / "home", n=2_000, epochs=2)
+    with ReviewStore(tmp_path / "r.sqlite") as store:
+        sid = str(run.samples()["ids"][run.samples()["noisy_index"][5]])
+        store.record(run.info().dataset, sid, "ann", "exclude")
+        whole = write_csv(corrected_labels(run, store), tmp_path / "whole.csv").read_bytes()
+        parts = list(export_chunks(run, store, chunk=300))
+        streamed = write_csv(iter(parts), tmp_path / "streamed.csv").read_bytes()
+    assert len(parts) == 7 and streamed == whole and whole.count(b"\r\n") == 2_001
+    assert b",exclude,ann," in whole
+    arrays = run.epoch_arrays(2)  # per-epoch arrays are read memory-mapped, one file per array
+    assert isinstance(arrays["loss"], np.memmap) and (run.path / "epochs" / "0002" / "loss.npy").is_file()
