@@ -1,8 +1,9 @@
 """Decoding many image files in parallel, straight into a raw uint8 file on disk.
 
-Worker processes (a `forkserver` pool: forking the caller itself is unsafe once it runs threads, as the
-dashboard does) probe headers, then decode and fit each file and write its row with `os.pwrite` at its
-place in the output file. Neither the workers nor the caller ever hold more than one chunk of images,
+Worker processes (forked, as torch's DataLoader forks its workers: a `forkserver` or `spawn` worker
+imports torch afresh, which took 24 s before the first image on a loaded 2-core machine) probe
+headers, then decode and fit each file and write its row with `os.pwrite` at its place in the output
+file. Neither the workers nor the caller ever hold more than one chunk of images,
 and the caller never maps the output, so memory stays flat however many images there are. Rows of
 files that fail are closed up afterwards (`compact`). Small sets (under `POOL_MIN` files) are decoded
 in this process: starting workers costs more than they save.
@@ -80,8 +81,7 @@ class Pool:
     def __init__(self, n_items: int) -> None:
         self.executor = None
         if n_items >= POOL_MIN and workers() > 1:
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["lsw.data.decode"])
+            ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
             self.executor = ProcessPoolExecutor(workers(), mp_context=ctx, initializer=_init_worker)
 
     def map(self, fn: Callable, tasks: list[tuple], sizes: list[int], desc: str, progress: bool) -> list:

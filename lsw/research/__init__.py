@@ -11,4 +11,5 @@ COMMANDS = {  # command -> (module, one-line help)
     "compare": ("lsw.research.compare", "LSW, MW-Net, L2RW, confident learning and small-loss on one split"),
     "paper-table": ("lsw.research.papertable", "the paper's CIFAR-10 rows against ours (JSON + Markdown)"),
     "bench": ("lsw.research.bench", "LSW step vs plain step side by side; --audit for a whole CIFAR-10 audit"),
+    "bench-data": ("lsw.research.benchdata", "photo decoding into the disk cache, and streamed vs resident batches"),
 }
