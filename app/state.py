@@ -9,8 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lsw.data import Source, load_source
-from lsw.data.size import image_size_for
 from lsw.home import lsw_home, reviews_path, runs_root
+from lsw.imagesize import image_size_for
 from lsw.job import JobRegistry, TrainingJob, set_training_threads
 from lsw.rundir import RunDir
 from lsw.store import ReviewStore

@@ -39,7 +39,7 @@ class RunConfig:
         (the paper's rule); see `lsw.scoring` for why trust is the default.
     threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
     image_size: the side S, in pixels, every decoded image is fitted to (centre-crop, `lsw.data.decode`);
-        None = the model's own (32, `lsw.data.size`); images smaller than S keep their size. 8 to 512.
+        None = the model's own (32, `lsw.imagesize`); images smaller than S keep their size. 8 to 512.
     data_path: how training reads the images: "auto" keeps them on the device when they fit the
         budget of `lsw.batches`, else streams them from the memory-mapped decode cache; "resident"
         or "stream" forces one (both visit the samples in the same order and give the same result).

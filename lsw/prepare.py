@@ -11,8 +11,8 @@ import numpy as np
 from lsw.config import RunConfig
 from lsw.data import Source, load_source
 from lsw.data.labels import load_label_file
-from lsw.data.size import image_size_for
 from lsw.errors import LswError
+from lsw.imagesize import image_size_for
 from lsw.noise import add_noise, parse_noise, realised_rate
 from lsw.splits import Split, make_split
 

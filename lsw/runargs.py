@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 
 from lsw.config import DATA_PATHS, METAS, RunConfig
+from lsw.imagesize import check_image_size
 from lsw.scoring import SCORES
 
 DEFAULTS = RunConfig()
@@ -45,5 +46,10 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig of the flags; LswError (one line, exit 2) for a value out of range, before any file
+    is written."""
     names = {f.name for f in dataclasses.fields(RunConfig)}
-    return RunConfig(**{k: v for k, v in vars(args).items() if k in names})
+    config = RunConfig(**{k: v for k, v in vars(args).items() if k in names})
+    if config.image_size is not None:
+        check_image_size(config.image_size)
+    return config

@@ -65,7 +65,7 @@ class RunInfo:
     epoch; noise: the synthetic noise spec, or None when training saw the source's own labels;
     health: that epoch's `lsw.health` verdict (None for runs from before it); learning: whether the
     model is learning (True when nothing is known), so its predictions are worth offering.
-    image_size: the training size asked for (None = the model's; see `lsw.data.size`), which names
+    image_size: the training size asked for (None = the model's; see `lsw.imagesize`), which names
     the decode cache the thumbnails read.
     """
 

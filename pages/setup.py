@@ -10,6 +10,7 @@ from lsw.config import METAS, RunConfig
 from lsw.data import builtin_sources
 from lsw.device_data import resolve_device
 from lsw.errors import LswError
+from lsw.imagesize import MAX_SIZE, MIN_SIZE
 from lsw.models import MODELS
 from lsw.scoring import SCORES
 
@@ -83,6 +84,9 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
     noise_rate = a1.slider("Noise rate", 0.0, 0.9, key="setup_noise_rate", step=0.05,
                            disabled=noise_type == "none")
     noise_seed = a2.number_input("Noise seed", 0, 10_000, 0, key="setup_noise_seed")
+    image_size = a3.number_input("Training image size (px)", MIN_SIZE, MAX_SIZE, 32, key="setup_image_size",
+                                 help="Every photo is centre-cropped to this square once, into a cache on disk; "
+                                      "smaller images keep their size. 32 suits the default models.")
     a3.info(f"Runs on **{resolve_device('auto')}**")
 
 noise = None if noise_type == "none" else f"{noise_type}:{noise_rate:g}"
@@ -94,7 +98,8 @@ spec = kind if kind in builtins else f"{kind}:{ss.setup_path.strip()}"
 config = RunConfig(data=spec, noise=noise, noise_seed=int(noise_seed), clean_frac=float(clean_frac),
                    clean_per_class=None if clean_per_class is None else int(clean_per_class), model=model,
                    epochs=int(epochs), batch_size=int(batch), lr=float(lr), start_epoch=int(start_epoch),
-                   threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta, score=score)
+                   threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta, score=score,
+                   image_size=int(image_size))
 
 job = state.registry().current()
 active = job is not None and job.snapshot().active

@@ -100,6 +100,31 @@ def test_bad_noise_rate(tmp_path):
     assert "1.5" in msg
 
 
+@pytest.mark.parametrize("size", ["7", "513"])
+def test_image_size_out_of_range_writes_nothing(tmp_path, size):
+    msg = one_line_error(lsw("run", "--image-size", size, "--out", str(tmp_path / "r")))
+    assert f"image size {size} is out of range" in msg and not (tmp_path / "r").exists()
+
+
+def test_damaged_decode_cache_is_one_line(tmp_path):
+    from PIL import Image
+
+    for c in "ab":
+        for i in range(3):
+            (tmp_path / "imgs" / c).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (20, 20), (40 * i, 100, 0)).save(tmp_path / "imgs" / c / f"{i}.png")
+    env = {**os.environ, "LSW_CACHE_DIR": str(tmp_path / "cache")}
+    run = ["run", "--data", f"folder:{tmp_path}/imgs", "--clean-per-class", "1"]
+    decode = subprocess.run([sys.executable, "-c", f"from lsw.data import load_source; "
+                             f"load_source('folder:{tmp_path}/imgs', progress=False)"], cwd=ROOT, env=env)
+    assert decode.returncode == 0
+    pixels = next((tmp_path / "cache").glob("*.u8"))
+    pixels.write_bytes(pixels.read_bytes()[:-1])
+    r = subprocess.run([sys.executable, "-m", "lsw", *run, "--out", str(tmp_path / "r")], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert "truncated or damaged" in one_line_error(r)
+
+
 def test_unknown_model(tmp_path):
     msg = one_line_error(lsw("run", "--model", "vgg99", "--epochs", "1", "--out", str(tmp_path / "r")))
     assert "vgg99" in msg

@@ -7,7 +7,7 @@ Specs:
     folder:PATH          one sub-folder of images per class
     csv:PATH             a manifest path,label[,trusted][,true_label]
 
-Decoded files (cifar10, folder, csv, fashion-mnist) are fitted to `image_size` (`lsw.data.size`) and
+Decoded files (cifar10, folder, csv, fashion-mnist) are fitted to `image_size` (`lsw.imagesize`) and
 cached on disk under `cache_dir`, else $LSW_CACHE_DIR, else ~/.cache/lsw, keyed by the source's
 fingerprint and the size (`lsw.data.cache`); their images are read-only memory maps of that cache.
 """
@@ -20,9 +20,9 @@ from lsw.data.digits import load_digits
 from lsw.data.fashion import FASHION_DIR, fashion_files, load_fashion_mnist
 from lsw.data.folder import load_folder
 from lsw.data.manifest import load_manifest
-from lsw.data.size import check_image_size
 from lsw.data.source import Source
 from lsw.errors import LswError
+from lsw.imagesize import check_image_size
 
 __all__ = ["Source", "load_source", "builtin_sources", "FORMS"]
 
