@@ -56,7 +56,8 @@ def main() -> None:
         trust = [avg.update(e, loss) for e, loss in enumerate(stack, 1)][-1]
         last = detection_metrics(is_noisy, np.exp(-stack[-1].astype(np.float64)), args.threshold)
         mean = detection_metrics(is_noisy, trust, args.threshold)
-        print(f"{name[-40:]:<40} {len(stack):>6} {last['auc']:>9.4f} {mean['auc']:>8.4f} {last['f1']:>8.4f} {mean['f1']:>7.4f}")
+        print(f"{name[-40:]:<40} {len(stack):>6} {last['auc']:>9.4f} {mean['auc']:>8.4f} "
+              f"{last['f1']:>8.4f} {mean['f1']:>7.4f}")
 
 
 if __name__ == "__main__":

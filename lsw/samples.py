@@ -23,8 +23,8 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
     Columns: row (index in the train set), id, set ("audited" = D^n, "trusted" = D^c, "validation"), label (the
     label training saw, int: the source's own plus any synthetic noise), label_name, source_name (the
     source's own label), the method's score by its name (`alpha` for LSW; NaN on trusted rows, which
-    have none), loss, pred, pred_name, prob, trust (`lsw.trust`; exp(-loss) on trusted rows), score (the run's flag score, see
-    `lsw.scoring`; higher = trusted), flagged (score < threshold; never on trusted rows), and when
+    have none), loss, pred, pred_name, prob, trust (`lsw.trust`; exp(-loss) on trusted rows), score (the
+    run's flag score, see `lsw.scoring`; higher = trusted), flagged (score < threshold; never on trusted rows), and when
     true labels are known true_label and is_noisy. Empty frame when no epoch has finished.
     Trusted rows of runs written before D^c was evaluated per sample have NaN loss and pred -1.
     """
@@ -42,7 +42,8 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
         rows = s.get(f"{key}_index", np.array([], dtype=np.int64))
         n = len(rows)
         parts.append(_rows(s, rows, which, name, np.full(n, np.nan), arrays.get(f"{key}_loss", np.full(n, np.nan)),
-                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan)), None))
+                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan)),
+                           None))
     df = pd.concat(parts, ignore_index=True)
     df["score"] = flag_score(run_score(cfg), df[name], df["trust"])
     df["flagged"] = (df["set"] == AUDITED) & (df["score"] < cfg["threshold"])

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-
 from lsw.atomic import atomic_write
 from lsw.errors import LswError
 
