@@ -83,7 +83,7 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
         recorder.start(str(trainer.device))
     trainer.run()
     weight = trainer.method_score()
-    score = flag_score(run_score(config.to_dict()), weight, trainer.last_loss)
+    score = flag_score(run_score(config.to_dict()), weight, trainer.last_trust)
     summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
     if config.retrain_epochs > 0:

@@ -21,6 +21,7 @@ from lsw.metrics import accuracy, detection_metrics
 from lsw.prepare import Problem
 from lsw.reweight import per_sample_loss
 from lsw.scoring import flag_score, run_score
+from lsw.trust import TrustAverage
 
 FEATURE_SAMPLES = 3000  # the embedding map's fixed subsample of D^n
 
@@ -73,6 +74,7 @@ class EpochEvaluator:
         self.config, self.problem, self.data, self.test = config, problem, data, test
         n = len(problem.split.noisy)
         self.positions = np.sort(np.random.default_rng(config.seed).permutation(n)[:FEATURE_SAMPLES])
+        self.trust = TrustAverage(n, config.epochs)  # part of the trainer's checkpoint
 
     def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,
                  elapsed: float, lr: float, step_seconds: float) -> EpochEvent:
@@ -87,7 +89,8 @@ class EpochEvaluator:
             test = p.source.test
             test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels).pred, test.labels)
         weight = np.asarray(method_scores(ev.loss), dtype=np.float32)
-        score = flag_score(run_score(cfg.to_dict()), weight, ev.loss)
+        trust = self.trust.update(epoch, ev.loss)
+        score = flag_score(run_score(cfg.to_dict()), weight, trust)
         detection = None
         if p.is_noisy is not None:
             d = detection_metrics(p.is_noisy, score, cfg.threshold)
@@ -103,7 +106,7 @@ class EpochEvaluator:
         model.eval()
         features = batched(model.features, self.data, noisy[self.positions]).cpu().numpy()
         return EpochEvent(
-            epoch=epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, pred=ev.pred, prob=ev.prob,
+            epoch=epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, trust=trust, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy]), test_acc=test_acc,
             clean_loss=float(clean_ev.loss.mean()), detection=detection, elapsed=elapsed, lr=lr,
             step_seconds=step_seconds, val_acc=None if val_ev is None else accuracy(val_ev.pred, p.labels[val]),

@@ -37,10 +37,10 @@ class RunRecorder:
 
     def __call__(self, event: EpochEvent) -> None:
         cfg = self.config
-        score = flag_score(run_score(cfg.to_dict()), event.method_score, event.loss)
+        score = flag_score(run_score(cfg.to_dict()), event.method_score, event.trust)
         groups = groups_for(score, cfg.threshold, self.problem.is_noisy)
         hist = epoch_histograms(self.name, event.method_score, event.loss, groups)
         self.run.write_epoch(event.epoch, event.scalars(), hist, **{self.name: event.method_score}, loss=event.loss,
-                             pred=event.pred, prob=event.prob, **event.sets)
+                             trust=event.trust, pred=event.pred, prob=event.prob, **event.sets)
         if event.features is not None:
             self.run.write_features(event.epoch, event.feature_positions, event.features)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lsw.scoring import flag_score, run_score, score_name
+from lsw.trust import stored_trust
 
 if TYPE_CHECKING:
     from lsw.rundir import RunDir
@@ -22,8 +23,8 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
     Columns: row (index in the train set), id, set ("audited" = D^n, "trusted" = D^c, "validation"), label (the
     label training saw, int: the source's own plus any synthetic noise), label_name, source_name (the
     source's own label), the method's score by its name (`alpha` for LSW; NaN on trusted rows, which
-    have none), loss, pred, pred_name, prob, trust (exp(-loss)), score (the run's flag score, see
-    `lsw.scoring`; higher = trusted), flagged (score < threshold; never on trusted rows), and when
+    have none), loss, pred, pred_name, prob, trust (`lsw.trust`; exp(-loss) on trusted rows), score (the
+    run's flag score, see `lsw.scoring`; higher = trusted), flagged (score < threshold; never on trusted rows), and when
     true labels are known true_label and is_noisy. Empty frame when no epoch has finished.
     Trusted rows of runs written before D^c was evaluated per sample have NaN loss and pred -1.
     """
@@ -36,15 +37,15 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
     arrays = run.epoch_arrays(epoch)
     name = score_name(cfg.get("method", "lsw"))
     parts = [_rows(s, s["noisy_index"], AUDITED, name, run.method_score(epoch), arrays["loss"], arrays["pred"],
-                   arrays["prob"])]
+                   arrays["prob"], stored_trust(arrays))]
     for which, key in ((TRUSTED, "clean"), (VALIDATION, "val")) if trusted else ():
         rows = s.get(f"{key}_index", np.array([], dtype=np.int64))
         n = len(rows)
         parts.append(_rows(s, rows, which, name, np.full(n, np.nan), arrays.get(f"{key}_loss", np.full(n, np.nan)),
-                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan))))
+                           arrays.get(f"{key}_pred", np.full(n, -1)), arrays.get(f"{key}_prob", np.full(n, np.nan)),
+                           None))
     df = pd.concat(parts, ignore_index=True)
-    df["trust"] = flag_score("trust", df[name], df["loss"])
-    df["score"] = flag_score(run_score(cfg), df[name], df["loss"])
+    df["score"] = flag_score(run_score(cfg), df[name], df["trust"])
     df["flagged"] = (df["set"] == AUDITED) & (df["score"] < cfg["threshold"])
     if "true_labels" in s:
         df["true_label"] = s["true_labels"][df["row"]]
@@ -53,7 +54,9 @@ def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -
 
 
 def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.ndarray, loss: np.ndarray,
-          pred: np.ndarray, prob: np.ndarray) -> pd.DataFrame:
+          pred: np.ndarray, prob: np.ndarray, trust: np.ndarray | None) -> pd.DataFrame:
+    loss = np.asarray(loss, dtype=np.float32)
+    trust = np.exp(-loss.astype(np.float64)) if trust is None else trust
     # Names by one array lookup (code -1 -> ""), not a Python loop: a run of 1M samples builds in seconds.
     names = np.array([str(c) for c in s["classes"]] + [""], dtype=object)
     labels = s["labels"][index]
@@ -67,10 +70,11 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
         "label_name": names[labels],
         "source_name": names[source],
         weight_name: np.asarray(weight, dtype=np.float32),
-        "loss": np.asarray(loss, dtype=np.float32),
+        "loss": loss,
         "pred": pred,
         "pred_name": names[pred],
         "prob": np.asarray(prob, dtype=np.float32),
+        "trust": np.asarray(trust, dtype=np.float32),
     })
 
 

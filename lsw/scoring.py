@@ -1,7 +1,8 @@
 """Which per-sample score flags a label (higher = trusted; flagged = score < threshold).
 
 - "trust" (default): the probability that the LSW-trained model gives the *given* label, exp(-loss),
-  in eval mode without augmentation, at the same epoch as alpha. LSW's weights keep the model from
+  in eval mode without augmentation, averaged over the epochs of the second half of training
+  (`lsw.trust`; in the first half, the current epoch's). LSW's weights keep the model from
   fitting the labels they distrust, so this model's loss separates wrong labels better than alpha's
   own running sum and better than a plainly trained model's loss. Measured (CPU, tinynet, last epoch;
   AUC trust / alpha): digits symmetric 0.3, 10 clean per class, 10 epochs 0.9993 / 0.9642; digits
@@ -29,12 +30,12 @@ def score_name(method: str) -> str:
     return METHOD_SCORES[method]
 
 
-def flag_score(score: str, method_score: np.ndarray, loss: np.ndarray) -> np.ndarray:
-    """float32 (n,) score in [0, 1], higher = trusted, named `score`: "trust" is exp(-loss) of the
-    per-sample eval loss (n,); "alpha" and the peers' names (`METHOD_SCORES`) are the method's own
-    per-sample score (n,) as it is."""
+def flag_score(score: str, method_score: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """float32 (n,) score in [0, 1], higher = trusted, named `score`: "trust" is the trust score (n,)
+    (`lsw.trust`); "alpha" and the peers' names (`METHOD_SCORES`) are the method's own per-sample
+    score (n,) as it is."""
     if score == "trust":
-        return np.exp(-np.asarray(loss, dtype=np.float64)).astype(np.float32)
+        return np.asarray(trust, dtype=np.float32)
     if score in SCORES or score in METHOD_SCORES.values():
         return np.asarray(method_score, dtype=np.float32)
     raise LswError(f"unknown flag score '{score}': choose one of {', '.join(SCORES)}")

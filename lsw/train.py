@@ -58,6 +58,7 @@ class Trainer:
         self.model, self.optimizer = build_training(config, train.shape, train.num_classes, self.device, config.seed)
         self.method = make_method(config.method, len(self.noisy), config, self.device)
         self.last_loss = np.zeros(len(self.noisy), dtype=np.float32)  # latest evaluation loss over D^n
+        self.last_trust = np.ones(len(self.noisy), dtype=np.float32)  # latest trust score (`lsw.trust`)
         self.gen = torch.Generator().manual_seed(config.seed)
         self.epoch, self.elapsed, self.wall_before, self.step_seconds = 0, 0.0, 0.0, 0.0
         self.started = time.perf_counter() if started is None else started
@@ -89,7 +90,8 @@ class Trainer:
         state = {
             "epoch": self.epoch, "elapsed": self.elapsed, "wall": self.wall_seconds(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "method": self.method.state_dict(), "last_loss": self.last_loss, "gen": self.gen.get_state(),
+            "method": self.method.state_dict(), "last_loss": self.last_loss,
+            "last_trust": self.last_trust, "trust": self.evaluator.trust.state_dict(), "gen": self.gen.get_state(),
             "model_learns": self.model_learns,
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
@@ -105,6 +107,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.method.load_state_dict(state["method"])
         self.last_loss = state["last_loss"]
+        if "trust" in state:  # checkpoints written before the average kept only the loss
+            self.evaluator.trust.load_state_dict(state["trust"])
+        self.last_trust = state.get("last_trust", np.exp(-state["last_loss"]).astype(np.float32))
         self.model_learns = state.get("model_learns", True)
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])
@@ -179,7 +184,7 @@ class Trainer:
         """Evaluate, hand the event to the observers, checkpoint."""
         event = self.evaluator(self.model, self.method.scores, self.epoch, self.elapsed,
                                self.optimizer.param_groups[0]["lr"], self.step_seconds)
-        self.last_loss = event.loss
+        self.last_loss, self.last_trust = event.loss, event.trust
         event.alpha_learned = self.alpha_this_epoch
         self.model_learns = self.model_learns or event.above_chance
         for observe in self.observers:

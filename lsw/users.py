@@ -18,6 +18,7 @@ the delay says nothing about which names are accounts; it lives in the server's 
 from __future__ import annotations
 
 import argparse
+import functools
 import getpass
 import hashlib
 import hmac
@@ -32,9 +33,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
 from lsw.atomic import atomic_write
 from lsw.errors import LswError
 
@@ -46,7 +44,10 @@ SESSION_SECONDS = 7 * 24 * 3600
 NAME_RULE = "1 to 64 letters, digits, '.', '_', '@' or '-', starting with a letter or digit"
 _NAME = re.compile(r"[^\W_][\w.@-]{0,63}")
 
-_hasher = PasswordHasher()  # argon2id with argon2-cffi's recommended parameters
+@functools.cache
+def _hasher():  # argon2id with argon2-cffi's recommended parameters; imported here so the CLI runs without it
+    from argon2 import PasswordHasher
+    return PasswordHasher()
 
 
 def check_name(name: str) -> str:
@@ -114,7 +115,7 @@ class UserStore:
         if taken:
             raise LswError(f"reviewer {taken[0]!r} already exists: `python -m lsw users remove {taken[0]}` first "
                            "to set a new password")
-        users[name] = {"hash": _hasher.hash(password), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        users[name] = {"hash": _hasher().hash(password), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         _write_private(self.path, {"version": 1, "users": users})
 
     def remove(self, name: str) -> int:
@@ -132,12 +133,13 @@ class UserStore:
         record = self._users().get(name)
         if record is None:
             if self._dummy is None:
-                self._dummy = _hasher.hash(secrets.token_hex(16))
+                self._dummy = _hasher().hash(secrets.token_hex(16))
             stored = self._dummy
         else:
             stored = str(record.get("hash", ""))
+        from argon2.exceptions import InvalidHashError, VerificationError
         try:
-            ok = _hasher.verify(stored, password)
+            ok = _hasher().verify(stored, password)
         except (VerificationError, InvalidHashError):
             ok = False
         return ok and record is not None

@@ -1,4 +1,5 @@
-"""The flag score: trust = exp(-loss) or alpha, used the same way by the summary, retraining and the sample table."""
+"""The flag score: trust (exp(-loss) averaged over the second half of training) or alpha, used the same way by the
+summary, retraining and the sample table."""
 import json
 
 import numpy as np
@@ -13,17 +14,38 @@ from lsw.retrain import training_rows
 from lsw.rundir import RunDir
 from lsw.samples import sample_table
 from lsw.scoring import flag_score, run_score
+from lsw.trust import TrustAverage, stored_trust
 
 FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0)
 
 
 def test_flag_score_values():
     alpha = np.array([0.9, 0.1, 0.5], dtype=np.float32)
-    loss = np.array([0.0, np.log(2), 5.0], dtype=np.float32)
-    assert np.array_equal(flag_score("alpha", alpha, loss), alpha)
-    np.testing.assert_allclose(flag_score("trust", alpha, loss), [1.0, 0.5, np.exp(-5.0)], rtol=1e-6)
+    trust = np.array([1.0, 0.5, 0.25], dtype=np.float32)
+    assert np.array_equal(flag_score("alpha", alpha, trust), alpha)
+    assert np.array_equal(flag_score("trust", alpha, trust), trust)
     with pytest.raises(LswError, match="choose one of trust, alpha"):
-        flag_score("margin", alpha, loss)
+        flag_score("margin", alpha, trust)
+
+
+def test_trust_averages_the_second_half_of_training():
+    avg = TrustAverage(2, epochs=4)
+    losses = [np.array([0.0, 5.0]), np.array([np.log(2), 0.0]), np.array([0.0, np.log(4)]), np.array([np.log(2), 0.0])]
+    out = [avg.update(e, loss) for e, loss in enumerate(losses, 1)]
+    np.testing.assert_allclose(out[0], [1.0, np.exp(-5.0)], rtol=1e-6)  # first half: the epoch's own reading
+    np.testing.assert_allclose(out[1], [0.5, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(out[2], [1.0, 0.25], rtol=1e-6)  # epoch 3 starts the average
+    np.testing.assert_allclose(out[3], [0.75, 0.625], rtol=1e-6)
+    again = TrustAverage(2, epochs=4)
+    again.load_state_dict(TrustAverage(2, 4).state_dict())
+    again.update(3, losses[2])
+    state = again.state_dict()
+    resumed = TrustAverage(2, epochs=4)
+    resumed.load_state_dict(state)
+    np.testing.assert_allclose(resumed.update(4, losses[3]), out[3], rtol=1e-6)
+    # a run recorded before the average existed: trust was the epoch's exp(-loss)
+    np.testing.assert_allclose(stored_trust({"loss": np.array([0.0, np.log(2)])}), [1.0, 0.5], rtol=1e-6)
+    assert np.array_equal(stored_trust({"loss": np.zeros(2), "trust": np.array([0.3, 0.4])}), np.float32([0.3, 0.4]))
 
 
 def test_run_score_for_old_runs_and_peers():
@@ -52,7 +74,9 @@ def test_summary_table_and_retraining_agree_on_the_flags(tmp_path):
     assert s["score"] == "trust" and s["auc"] >= 0.98 and s["f1"] >= 0.93, s
     run = RunDir(tmp_path / "run")
     df = sample_table(run)
-    np.testing.assert_allclose(df["score"], np.exp(-df["loss"]), rtol=1e-5)
+    losses = np.stack([run.epoch_arrays(e)["loss"] for e in run.epochs()])  # 10 epochs: the average is of 6..10
+    np.testing.assert_allclose(df["score"], np.exp(-losses[5:].astype(np.float64)).mean(0), rtol=1e-5)
+    assert not np.allclose(df["score"], np.exp(-df["loss"]), rtol=1e-3)  # not the last epoch's reading alone
     assert int(df["flagged"].sum()) == s["n_flagged"]
     assert s["retrain_n_train"] == s["n_noisy"] - s["n_flagged"] + s["n_clean"]
     d = detection_metrics(df["is_noisy"].to_numpy(), df["score"].to_numpy(), 0.3)

@@ -29,6 +29,7 @@ from lsw.prepare import Problem, prepare
 from lsw.runargs import add_run_args, config_from_args
 from lsw.rundir import RunDir, write_json
 from lsw.scoring import flag_score, run_score
+from lsw.trust import stored_trust
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
 RESULT = "compare.json"  # in the comparison's folder, beside one run folder per method
@@ -104,7 +105,7 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             summary = run_audit(cfg, out / m, problem=problem, on_progress=prefixed)
             run = RunDir(out / m)
             last = run.epochs()[-1]
-            score = flag_score(run_score(cfg.to_dict()), run.method_score(last), run.epoch_arrays(last)["loss"])
+            score = flag_score(run_score(cfg.to_dict()), run.method_score(last), stored_trust(run.epoch_arrays(last)))
             first = cfg.start_epoch if m != "small-loss" else 0
             learning = [r["step_seconds"] for r in run.metrics() if r.get("alpha_learned", r["epoch"] > first)]
             step_s = statistics.median(learning or [r["step_seconds"] for r in run.metrics()])
