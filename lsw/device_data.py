@@ -65,6 +65,9 @@ class DeviceImages:
     def prefetch(self, order: list[torch.Tensor]) -> None:
         """The rows the next `batch` calls will ask for, in order (used by streaming; nothing to do here)."""
 
+    def close(self) -> None:
+        """Stop reading ahead (streaming; nothing to do here)."""
+
     def take(self, index: torch.Tensor) -> torch.Tensor:
         """uint8 (n, C, H, W) rows `index` on the device."""
         return self.x[index]

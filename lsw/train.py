@@ -169,9 +169,12 @@ class Trainer:
                                     self.labels[rows], pos, clean, lr, epoch)
 
         progress = None if self.on_progress is None else (lambda i, n: self.on_progress(epoch, i, n))
-        mean_loss = run_epoch(self.optimizer, batches, step, lambda i: lr_schedule(cfg.lr, epoch * steps + i,
-                                                                                   steps * cfg.epochs),
-                              self.device, self.cancel, progress)
+        try:
+            mean_loss = run_epoch(self.optimizer, batches, step,
+                                  lambda i: lr_schedule(cfg.lr, epoch * steps + i, steps * cfg.epochs),
+                                  self.device, self.cancel, progress)
+        finally:
+            self.data.close()  # a cancelled or failed epoch leaves no reader behind
         self.step_seconds = (time.perf_counter() - started) / steps
         if not math.isfinite(mean_loss):
             raise LswError(f"the training loss became {mean_loss} in epoch {epoch + 1} at learning rate "
