@@ -38,6 +38,10 @@ class RunConfig:
         (the paper's rule); see `lsw.scoring` for why trust is the default.
     threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
     max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
+    trusted: path of a trusted-set JSON (`lsw.trusted`): D^c verified by a reviewer or grown from reviews;
+        it replaces the random draw of clean_frac / clean_per_class. None = no such set.
+    parent_run / round: the run whose reviews made this round's trusted set (`lsw.rounds`), and this
+        run's round number (1 for a first run).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
@@ -71,6 +75,9 @@ class RunConfig:
     device: str = "auto"
     eval_test: bool = True
     max_samples: int | None = None
+    trusted: str | None = None
+    parent_run: str | None = None
+    round: int = 1
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

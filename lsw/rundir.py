@@ -13,6 +13,7 @@
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
     <score>.npy loss.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
+    trusted.json       the trusted set the run learnt from, when it had one (`lsw.trusted`)
     error.log          the traceback of an unexpected failure
 
 Everything else reads and writes a run through `RunDir`; no other module names these files.
@@ -30,6 +31,7 @@ import numpy as np
 
 from lsw.atomic import atomic_write, json_default, write_json
 from lsw.scoring import run_score, score_name
+from lsw.trusted import TrustedSet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
 CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
 EPOCHS, FEATURES, CHECKPOINT = "epochs", "features.npz", "checkpoint.pt"
 SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
+TRUSTED = "trusted.json"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
 __all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
@@ -268,6 +271,20 @@ class RunDir:
             return None
         with np.load(p) as z:
             return Features(z["positions"], z["features"], int(z["epoch"]))
+
+    # -- trusted set and rounds ------------------------------------------------------------------
+    def write_trusted(self, trusted: TrustedSet) -> None:
+        trusted.write(self.path / TRUSTED)
+
+    def trusted_set(self) -> TrustedSet | None:
+        """The trusted set the run learnt from (a copy kept in the folder), or None."""
+        p = self.path / TRUSTED
+        return TrustedSet.read(p) if p.exists() else None
+
+    def parent(self) -> RunDir | None:
+        """The run whose reviews made this round's trusted set, or None for a first round."""
+        parent = self.config().get("parent_run")
+        return RunDir(parent) if parent else None
 
     # -- summary ----------------------------------------------------------------------------------
     def write_summary(self, summary: dict) -> None:
