@@ -100,12 +100,17 @@ def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFra
     return df
 
 
-def corrected_labels(run: RunDir, store: ReviewStore) -> pd.DataFrame:
+def corrected_labels(run: RunDir, store: ReviewStore, threshold: float | None = None) -> pd.DataFrame:
     """The export of `run`: every sample (audited and trusted) with the reviewers' decisions in
-    `store` that were made on the label the sample is given in this run (see `lsw.store`)."""
+    `store` that were made on the label the sample is given in this run (see `lsw.store`).
+    threshold: flag by this score threshold instead of the run's (the Review page's choice)."""
     table = run.sample_table(trusted=True)
     if table.empty:
         raise LswError(f"{run.path} holds no finished epoch of a run: nothing to export yet")
+    if threshold is not None:
+        from lsw.samples import with_threshold
+
+        table = with_threshold(table, threshold)
     source = table["source_name"].where(table["source_name"] != "", table["label_name"])
     frame = pd.DataFrame({
         "id": table["id"], "path": table["id"], "set": table["set"], "label": source,

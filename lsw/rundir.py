@@ -259,6 +259,20 @@ class RunDir:
         """(epochs, n_noisy) array of `key` over all finished epochs."""
         return np.stack([self.epoch_arrays(e)[key] for e in self.epochs()])
 
+    def history(self, position: int) -> dict[str, np.ndarray]:
+        """One audited sample (its `position` in D^n) over the finished epochs: epoch, the method's
+        score, loss. Read from the stacks (memory-mapped, one column) once the run has written them."""
+        name = score_name(self.config().get("method", "lsw"))
+        epochs = self.epochs()
+        stack_score, stack_loss = self.path / f"{name}.npy", self.path / LOSS_STACK
+        if stack_score.exists() and stack_loss.exists():
+            score = np.load(stack_score, mmap_mode="r")[:, position]
+            loss = np.load(stack_loss, mmap_mode="r")[:, position]
+            if len(score) == len(epochs):
+                return {"epoch": np.array(epochs), name: np.array(score), "loss": np.array(loss)}
+        return {"epoch": np.array(epochs), name: np.array([self.method_score(e)[position] for e in epochs]),
+                "loss": np.array([self.epoch_arrays(e)["loss"][position] for e in epochs])}
+
     # -- features ---------------------------------------------------------------------------------
     def write_features(self, epoch: int, positions: np.ndarray, features: np.ndarray) -> None:
         atomic_write(self.path / FEATURES,

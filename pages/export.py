@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import runview, state
+from app import queue, runview, state
 from app.exporting import preview, write_form
 from lsw.export import corrected_labels, to_csv_bytes
 
@@ -12,7 +12,10 @@ st.caption("One row per sample, audited and trusted: the source's own label, the
            "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
            "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
 df, info = runview.require()
-out = corrected_labels(state.current_run(), state.store())
+thr = queue.chosen(info)
+out = corrected_labels(state.current_run(), state.store(), thr)
+if thr is not None:
+    st.info(f"Flagged by the Review page's threshold {thr:.2f} (the run was trained with {info.threshold:.2f}).")
 c = st.columns(3)
 c[0].metric("Rows", f"{len(out):,}")
 c[1].metric("Decisions", f"{int((out.action != '').sum()):,}")

@@ -128,16 +128,18 @@ def test_bulk_action_and_undo(app):
     boxes = [c for c in at.checkbox if (c.key or "").startswith("sel-")][:2]
     for box in boxes:
         box.check().run()
-    at.selectbox(key="bulk_action").set_value("exclude").run()
-    next(b for b in at.button if b.label == "Apply to 2 selected").click().run()
+    exclude = next(b for b in at.button if b.key == "bulk_exclude_go")
+    assert exclude.label == "Exclude (2)" and exclude.proto.shortcut
+    exclude.click().run()
     assert not at.exception
+    assert not any(c.value for c in at.checkbox if (c.key or "").startswith("sel-"))  # the selection is cleared
     from app import state
 
     dataset = state.current_run().config()["fingerprint"]
     log = state.store().decisions(dataset)
     assert sorted(d.sample_id for d in log) == sorted(b.key.removeprefix("sel-") for b in boxes)
     assert {d.action for d in log} == {"exclude"}
-    next(b for b in at.button if b.label == "Undo my last decision").click().run()
+    next(b for b in at.button if b.key == "undo").click().run()
     assert len(state.store().final_states(dataset)) == 1
 
 
