@@ -110,7 +110,7 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     d = log[0]
     assert (d.sample_id, d.action, d.new_label, d.reviewer) == (sid, "relabel", new_label, "ann")
     assert d.alpha is not None and d.loss is not None and d.ts.endswith("Z")
-    assert "relabelled" in " ".join(m.value for m in at.markdown)
+    assert "relabelled" in " ".join(m.value for m in [*at.markdown, *at.caption])
 
     at.switch_page("../pages/export.py").run()
     at.text_input(key="export_name").set_value("labels.csv").run()
