@@ -72,3 +72,13 @@ def grid(rows: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: 
         for col, (_, row) in zip(cols, rows.iloc[start:start + per_row].iterrows()):
             with col:
                 card(row, info, final, latest)
+
+
+def paged_grid(rows: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: dict[str, int], key: str,
+               size: int = 24) -> None:
+    """`grid` over all of `rows`, `size` per page, with its own page box (`key`)."""
+    pages = max(1, -(-len(rows) // size))
+    if st.session_state.get(key, 1) > pages:
+        st.session_state[key] = pages
+    page = st.number_input(f"Page (of {pages}, {size} per page)", 1, pages, key=key)
+    grid(rows.iloc[(page - 1) * size: page * size], info, final, latest)
