@@ -63,7 +63,8 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.evaluate("document.querySelector(\"[class*='st-key-card-']\").scrollIntoView({block: 'start'})")
         time.sleep(0.5)
         visible = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-']")]
-            .filter(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length""")
+            .filter(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })
+            .length""")
         assert visible >= 12, f"only {visible} cards fit a 1400x900 screen"
         clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-'] button p")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
@@ -79,7 +80,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         for k, key in enumerate("kxakkxakkx"):  # a keyboard-only review of 10 samples
             page.get_by_role("heading", name="Review").click()
             page.keyboard.press(key)
-            _wait(lambda: len(store.decisions(fp)) == before + k + 1, what=f"decision {k + 1}")
+            _wait(lambda n=before + k + 1: len(store.decisions(fp)) == n, what=f"decision {k + 1}")
             idle(page)
         log = store.decisions(fp)[before:]
         assert len({d.sample_id for d in log}) == 10
