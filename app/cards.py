@@ -57,11 +57,10 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
                   icon=":material/check:", help="the given label is right")
         st.button("Relabel", key=f"relabel-{sid}", width="stretch", on_click=decide, disabled=new is None,
                   args=(info, [{**item, "new_label": new}], "relabel"), icon=":material/edit:")
-        c1, c2 = st.columns(2, gap="small")
-        c1.button("Exclude", key=f"exclude-{sid}", width="stretch", on_click=decide, args=(info, [item], "exclude"),
-                  help="drop the sample from the data set")
-        c2.button("Unsure", key=f"ambiguous-{sid}", width="stretch", on_click=decide,
-                  args=(info, [item], "ambiguous"), help="ambiguous: no single class fits; kept out of the clean set")
+        st.button("Exclude", key=f"exclude-{sid}", width="stretch", on_click=decide, args=(info, [item], "exclude"),
+                  icon=":material/block:", help="drop the sample from the data set")
+        st.button("Ambiguous", key=f"ambiguous-{sid}", width="stretch", on_click=decide, icon=":material/help:",
+                  args=(info, [item], "ambiguous"), help="no single class fits; kept out of the clean set")
 
 
 def grid(rows: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: dict[str, int],

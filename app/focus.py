@@ -20,8 +20,8 @@ from lsw.galleries import reason
 from lsw.rundir import RunDir, RunInfo
 from lsw.store import Decision
 
-KEYS = {"correct": ("Keep label (K)", "K"), "relabel": ("Relabel (L)", "L"), "exclude": ("Exclude (X)", "X"),
-        "ambiguous": ("Ambiguous (A)", "A")}
+KEYS = {"correct": ("Keep label", "K"), "relabel": ("Relabel", "L"), "exclude": ("Exclude", "X"),
+        "ambiguous": ("Ambiguous", "A")}  # Streamlit shows each button's key beside its label
 SHORTCUTS = ("K keep label · L relabel to the class chosen · X exclude · A ambiguous · S skip · U undo my last · "
              "Tab then type to choose another class")
 
@@ -32,10 +32,15 @@ def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
 
     h = RunDir(run.path).history(int(row.name))
     score_name = next(k for k in h if k not in ("epoch", "loss"))
-    frame = pd.DataFrame({score_name: h[score_name], "trust": np.exp(-h["loss"])}, index=h["epoch"])
-    frame.index.name = "epoch"
+    import plotly.express as px
+
+    frame = pd.DataFrame({"epoch": h["epoch"].astype(int), score_name: h[score_name].astype(float),
+                          "trust": np.exp(-h["loss"].astype(float))})
     st.caption(f"Why is this here? {reason(row, info.score, info.threshold)}")
-    st.line_chart(frame, height=160, x_label="epoch", y_label="higher = trusted")
+    fig = px.line(frame, x="epoch", y=[score_name, "trust"], markers=True, height=170, range_y=(0, 1),
+                  labels={"value": "higher = trusted", "variable": ""})
+    fig.update_layout(margin=dict(t=5, b=5, l=5, r=5), legend=dict(orientation="h", y=1.15))
+    st.plotly_chart(fig, width="stretch", key="focus_history")
 
 
 def _skip(sid: str) -> None:
@@ -79,12 +84,12 @@ def view(df: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: di
         guess = info.classes.index(row.pred_name) if info.learning and row.pred_name in info.classes else None
         new = st.selectbox("Relabel to", info.classes, index=guess, key=f"focus-new-{sid}",
                            placeholder="choose the label")
-        b = st.columns(5, gap="small")
+        b = [*st.columns(3, gap="small"), *st.columns(3, gap="small")]
         for col, action in zip(b, KEYS):
             label, key = KEYS[action]
             fields = {**item, "new_label": new} if action == "relabel" else item
             col.button(label, key=f"focus-{action}", shortcut=key, width="stretch", on_click=decide,
                        args=(info, [fields], action), disabled=action == "relabel" and new is None,
                        type="primary" if action == "correct" else "secondary")
-        b[4].button("Skip (S)", key="focus-skip", shortcut="S", width="stretch", on_click=_skip, args=(sid,))
+        b[4].button("Skip", key="focus-skip", shortcut="S", width="stretch", on_click=_skip, args=(sid,))
         st.caption(SHORTCUTS)

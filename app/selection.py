@@ -43,7 +43,8 @@ def bulk_bar(info: RunInfo, shown_ids: list[str], items_for: callable) -> None:
     """Select all / clear, and each action on the selected cards of this page (`items_for(ids, action)` gives
     the decision fields)."""
     chosen = selected(shown_ids)
-    c = st.columns([2, 2, 2, 2, 2, 2, 3], gap="small", vertical_alignment="bottom")
+    c = [*st.columns([2, 2, 3], gap="small", vertical_alignment="bottom"), *st.columns(4, gap="small")]
+    c = [c[0], c[1], c[3], c[4], c[5], c[6], c[2]]  # select all, clear, the 4 actions, the relabel class
     c[0].button("Select all", key="sel_all", shortcut="Shift+S", on_click=_set, args=(shown_ids, True),
                 width="stretch")
     c[1].button("Clear", key="sel_none", shortcut="Shift+N", on_click=_set, args=(shown_ids, False), width="stretch",

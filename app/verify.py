@@ -98,7 +98,7 @@ def panel(spec: str, per_class: int, seed: int) -> None:
                     f"→ {d.new_label}" if d is not None and d.action == "relabel" else f"given {given}")
                 st.caption(mark)
     b = st.columns([3, 2, 2])
-    b[0].button(f"Confirm these {len(part)} (Ctrl+Enter)", type="primary", key="vfy_confirm", width="stretch",
+    b[0].button(f"Confirm these {len(part)}", type="primary", key="vfy_confirm", width="stretch",
                 shortcut="Ctrl+Enter", on_click=_confirm, args=(src, ids, names, {ids[k] for k in part}))
     b[1].button("Previous page", key="vfy_prev", shortcut="Left", width="stretch", on_click=_turn, args=(-1, pages),
                 disabled=page == 1)

@@ -1,8 +1,6 @@
 """The audit loop in the dashboard (AppTest): verify a trusted sample first, then review, then the next round."""
-import time
 
 import numpy as np
-import pytest
 
 from tests.test_app import app, run_short_job, wait_for_job  # noqa: F401 - the fixture and helpers are shared
 
@@ -70,12 +68,12 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
         sid = at.session_state["focus_sid"]
         assert sid not in seen
         seen.append(sid)
-        label = ["Keep label (K)", "Exclude (X)", "Relabel (L)", "Ambiguous (A)"][k % 4]
-        if label.startswith("Relabel"):
+        action = ["correct", "exclude", "relabel", "ambiguous"][k % 4]
+        if action == "relabel":
             box = at.selectbox(key=f"focus-new-{sid}")
             box.set_value(box.options[0]).run()
-        btn = next(b for b in at.button if b.label == label)
-        assert btn.proto.shortcut, label  # every card action has a keyboard shortcut
+        btn = next(b for b in at.button if b.key == f"focus-{action}")
+        assert btn.proto.shortcut, action  # every card action has a keyboard shortcut
         btn.click().run()
         assert not at.exception
     run = state.current_run()

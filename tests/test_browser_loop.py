@@ -63,17 +63,20 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.evaluate("document.querySelector(\"[class*='st-key-card-']\").scrollIntoView({block: 'start'})")
         time.sleep(0.5)
         visible = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-']")]
-            .filter(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; })
+            .filter(e => { const r = e.getBoundingClientRect(); return r.top >= -4 && r.bottom <= innerHeight + 1; })
             .length""")
+        page.screenshot(path=str(shots / "loop-2-review-grid.png"))
         assert visible >= 12, f"only {visible} cards fit a 1400x900 screen"
-        clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-'] button p")]
+        clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-'] button *")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
         assert not clipped, f"button labels cut off: {clipped[:5]}"
-        page.screenshot(path=str(shots / "loop-2-review-grid.png"))
 
         page.get_by_text("Focused mode: one sample at a time").click()
-        page.get_by_role("button", name="Keep label (K)").wait_for(timeout=30_000)
+        page.locator(".st-key-focus-correct button").wait_for(timeout=30_000)
         idle(page)
+        clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-focus-'] button *")]
+            .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
+        assert not clipped, f"button labels cut off: {clipped[:5]}"
         page.screenshot(path=str(shots / "loop-3-focused.png"))
         fp = run.config()["fingerprint"]
         before = len(store.decisions(fp))
