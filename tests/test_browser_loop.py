@@ -74,6 +74,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.get_by_text("Focused mode: one sample at a time").click()
         page.locator(".st-key-focus-correct button").wait_for(timeout=30_000)
         idle(page)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the sample's alpha and trust over epochs
         clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-focus-'] button *")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
         assert not clipped, f"button labels cut off: {clipped[:5]}"
