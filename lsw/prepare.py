@@ -82,11 +82,6 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
             raise LswError(f"the trusted set {config.trusted} belongs to another data set ({ts.dataset}), not "
                            f"{config.data} ({source.fingerprint}): verify a sample of this one")
         applied = place(ts, source.train.ids, source.train.classes)
-        if len(applied.keep) < len(source.train):  # samples a reviewer excluded leave the run
-            source = dataclasses.replace(source, train=source.train.subset(applied.keep))
-            given = None if given is None else given[applied.keep]
-            inherited = None if inherited is None else (inherited[0][applied.keep],
-                                                        None if inherited[1] is None else inherited[1][applied.keep])
         if not applied.trusted.any():
             raise LswError(f"the trusted set {config.trusted} holds no sample of {config.data}: verify a sample first")
         split_labels = (inherited[0] if inherited is not None else source.train.labels).copy()
@@ -96,6 +91,9 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
     split = make_split(split_labels, train.num_classes, trusted=trusted, clean_frac=config.clean_frac,
                        clean_per_class=config.clean_per_class, seed=config.seed,
                        val_frac=config.val_frac)
+    if ts is not None and applied.excluded.any():  # samples a reviewer excluded leave the run (rows keep their numbers)
+        drop = np.flatnonzero(applied.excluded)
+        split = Split(*(np.setdiff1d(part, drop).astype(np.int64) for part in (split.noisy, split.clean, split.val)))
     labels = train.labels.copy()
     true_labels = None if train.true_labels is None else train.true_labels.copy()
     if inherited is not None:

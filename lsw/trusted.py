@@ -117,11 +117,12 @@ def apply_decisions(ts: TrustedSet, final: Mapping[str, Decision], ids: Iterable
 
 @dataclass
 class Applied:
-    """A trusted set placed on a train set: keep (int64 rows left after exclusions), and over those
-    kept rows: trusted (bool) and labels (int64, the trusted label where trusted, else -1);
+    """A trusted set placed on a train set, over its rows: excluded (bool: rows a reviewer excluded, which
+    the run leaves out of both D^n and D^c; they stay in the train set so row numbers keep meaning the
+    source's rows), trusted (bool) and labels (int64, the trusted label where trusted, else -1);
     unknown: ids of the set that are not in this train set (e.g. outside a --max-samples subset)."""
 
-    keep: np.ndarray
+    excluded: np.ndarray
     trusted: np.ndarray
     labels: np.ndarray
     unknown: list[str]
@@ -132,22 +133,20 @@ def place(ts: TrustedSet, ids: list[str], classes: list[str]) -> Applied:
     LswError when a trusted label is not one of the classes."""
     index = {str(s): i for i, s in enumerate(ids)}
     class_of = {c: k for k, c in enumerate(classes)}
-    drop = {index[s] for s in ts.excluded if s in index}
-    keep = np.array([i for i in range(len(ids)) if i not in drop], dtype=np.int64)
-    position = {int(r): p for p, r in enumerate(keep)}
-    trusted = np.zeros(len(keep), dtype=bool)
-    labels = np.full(len(keep), -1, dtype=np.int64)
+    excluded = np.zeros(len(ids), dtype=bool)
+    excluded[[index[s] for s in ts.excluded if s in index]] = True
+    trusted = np.zeros(len(ids), dtype=bool)
+    labels = np.full(len(ids), -1, dtype=np.int64)
     unknown = []
     ambiguous = set(ts.ambiguous)
     for sid, name in ts.labels.items():
         if sid in ambiguous:
             continue
-        if sid not in index or index[sid] in drop:
+        if sid not in index or excluded[index[sid]]:
             unknown.append(sid)
             continue
         if name not in class_of:
             raise LswError(f"trusted sample {sid} has label {name!r}, which is not a class of this data set "
                            f"({', '.join(classes[:10])}{'…' if len(classes) > 10 else ''})")
-        p = position[index[sid]]
-        trusted[p], labels[p] = True, class_of[name]
-    return Applied(keep, trusted, labels, unknown)
+        trusted[index[sid]], labels[index[sid]] = True, class_of[name]
+    return Applied(excluded, trusted, labels, unknown)
