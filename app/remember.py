@@ -16,9 +16,10 @@ def restore_name() -> None:
     if "reviewer" in st.session_state or "_name_cookie" in st.session_state:
         return
     try:
-        saved = unquote(st.context.cookies.get(COOKIE) or "")
+        raw = st.context.cookies.get(COOKIE)
     except Exception:  # noqa: BLE001 - no request context (a bare script run)
-        saved = ""
+        raw = None
+    saved = unquote(raw).strip()[:100] if isinstance(raw, str) else ""  # AppTest gives a stand-in object
     st.session_state["_name_cookie"] = saved
     if saved:
         st.session_state["reviewer"] = saved
