@@ -10,7 +10,7 @@ from tests.test_browser import browser, free_port, go, idle, open_app, shots_dir
 pytestmark = pytest.mark.browser
 
 
-def _wait(predicate, timeout=60.0, what="condition"):
+def _wait(predicate, timeout=120.0, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         if predicate():
@@ -74,7 +74,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.get_by_text("Focused mode: one sample at a time").click()
         page.locator(".st-key-focus-correct button").wait_for(timeout=30_000)
         idle(page)
-        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)  # the sample's alpha and trust over epochs
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # the sample's alpha and trust over epochs
         clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-focus-'] button *")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
         assert not clipped, f"button labels cut off: {clipped[:5]}"
@@ -93,7 +93,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.get_by_role("button", name="Start next round").click()
         _wait(lambda: len(RunDir.list(home / "runs")) == 2, what="the next round's run")
         new = RunDir.list(home / "runs")[0]
-        _wait(lambda: new.summary() is not None, timeout=180, what="the next round to finish")
+        _wait(lambda: new.summary() is not None, timeout=300, what="the next round to finish")
         assert new.config()["parent_run"] == str(run.path.resolve()) and new.config()["round"] == 2
         go(page, "Training monitor")
         try:
