@@ -40,6 +40,7 @@ def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
     fig = px.line(frame, x="epoch", y=[score_name, "trust"], markers=True, height=170, range_y=(0, 1),
                   labels={"value": "higher = trusted", "variable": ""})
     fig.update_layout(margin=dict(t=5, b=5, l=5, r=5), legend=dict(orientation="h", y=1.15))
+    fig.update_xaxes(dtick=1)
     st.plotly_chart(fig, width="stretch", key="focus_history")
 
 
