@@ -61,15 +61,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _round_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: F821
     """The next round after --from-run, its trusted set written into the new run folder (--reviews log)."""
     from lsw.rounds import next_round
-    from lsw.rundir import TRUSTED, RunDir
+    from lsw.rundir import RunDir
     from lsw.store import ReviewStore
 
     reviews = Path(args.reviews)
     if not reviews.exists():
         raise LswError(f"no review log at {reviews}: review the run's queue first, or pass --reviews PATH")
     with ReviewStore(reviews) as store:
-        config = next_round(RunDir(args.from_run), store, run.path / TRUSTED)
-    print(f"round {config.round} from {args.from_run}: trusted set written to {run.path / TRUSTED}")
+        config = next_round(RunDir(args.from_run), store, run.trusted_path)
+    print(f"round {config.round} from {args.from_run}: trusted set written to {run.trusted_path}")
     return config
 
 

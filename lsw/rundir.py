@@ -287,13 +287,16 @@ class RunDir:
             return Features(z["positions"], z["features"], int(z["epoch"]))
 
     # -- trusted set and rounds ------------------------------------------------------------------
+    @property
+    def trusted_path(self) -> Path:
+        return self.path / TRUSTED
+
     def write_trusted(self, trusted: TrustedSet) -> None:
-        trusted.write(self.path / TRUSTED)
+        trusted.write(self.trusted_path)
 
     def trusted_set(self) -> TrustedSet | None:
         """The trusted set the run learnt from (a copy kept in the folder), or None."""
-        p = self.path / TRUSTED
-        return TrustedSet.read(p) if p.exists() else None
+        return TrustedSet.read(self.trusted_path) if self.trusted_path.exists() else None
 
     def parent(self) -> RunDir | None:
         """The run whose reviews made this round's trusted set, or None for a first round."""

@@ -93,6 +93,10 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     at.slider(key="review_thr").set_value(0.9).run()
     assert run.config()["threshold"] == 0.3
     assert f"{flagged_before:,}" not in " ".join(m.value for m in at.metric if "Flagged" in m.label)
+    at.switch_page("../pages/export.py").run()  # the export follows the page's threshold
+    assert any("threshold 0.90" in i.value for i in at.info), [i.value for i in at.info]
+    at.switch_page("../pages/review.py").run()
+    assert at.slider(key="review_thr").value == 0.9
     # next round
     next(b for b in at.button if b.key == "next_round").click().run()
     assert not at.error, [e.value for e in at.error]
