@@ -197,6 +197,9 @@ def wait_for_job(at, timeout=120):
 def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):
     app.selectbox(key="setup_kind").set_value("folder").run()
     app.text_input(key="setup_path").set_value(str(tmp_path / "missing")).run()
+    assert app.radio(key="setup_clean_by").value == "verify"  # a user's folder: verify a sample first
+    assert any("does not exist" in e.value for e in app.error)  # the verify grid says why it cannot draw one
+    app.radio(key="setup_clean_by").set_value("random").run()
     next(b for b in app.button if b.label == "Start training").click().run()
     at = wait_for_job(app)  # the job checks the data (bug h: once, not also in the button handler)
     assert not at.exception
