@@ -32,7 +32,8 @@ def chosen(info: RunInfo) -> float | None:
 def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: float) -> None:
     """Audited, flagged, reviewed, and the queue's precision with the wrong labels still expected in it."""
     q = queue_stats(df.loc[df.flagged, "id"], final)
-    m = st.columns(5)
+    m = st.columns(6)
+    m[5].metric("Shown from epoch", info.epoch)
     m[0].metric("Samples audited", f"{len(df):,}")
     m[1].metric(f"Flagged ({info.score} < {thr:.2f})", f"{q.flagged:,}",
                 help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")
