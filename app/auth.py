@@ -221,7 +221,12 @@ def sidebar_block() -> None:
     """The sidebar's reviewer part: a name box (open), the sign-in form or who is signed in (accounts)."""
     m = mode()
     if m == "open":
-        st.text_input("Reviewer name", key="reviewer", help="Recorded with every decision you make.")
+        from app import remember
+
+        remember.restore_name()
+        st.text_input("Reviewer name", key="reviewer", help="Recorded with every decision you make; this browser "
+                      "remembers it.")
+        remember.keep_name()
         return
     if m == "locked":
         why = "the accounts file cannot be read" if accounts_problem() else "no reviewer accounts yet"

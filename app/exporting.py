@@ -18,16 +18,19 @@ CHUNK = 100_000  # rows per piece of a CSV written or downloaded: bounded memory
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the run…")
-def _inputs(run_path: str, epoch: int) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The export's input columns for every sample and id -> given label, read once per epoch shown."""
-    frame = export_inputs(RunDir(run_path), runview.table(RunDir(run_path), epoch, trusted=True))
+def _inputs(run_path: str, epoch: int, threshold: float | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The export's input columns for every sample and id -> given label, read once per epoch shown
+    and threshold (the Review page's, or None for the run's own)."""
+    frame = export_inputs(RunDir(run_path), runview.table(RunDir(run_path), epoch, trusted=True), threshold)
     return frame, dict(zip(map(str, frame["id"]), frame["given_label"]))
 
 
-def export_state(run: RunDir, info: RunInfo) -> tuple[pd.DataFrame, dict[str, Decision], dict[str, str]]:
-    """(export inputs, effective decisions, id -> given label) of the run shown: the decisions are
-    read fresh on every rerun (they change as reviewers work), the rest comes from the cache."""
-    frame, given = _inputs(str(run.path), info.epoch)
+def export_state(run: RunDir, info: RunInfo, threshold: float | None = None
+                 ) -> tuple[pd.DataFrame, dict[str, Decision], dict[str, str]]:
+    """(export inputs, effective decisions, id -> given label) of the run shown, flagged by `threshold`
+    (None: the run's): the decisions are read fresh on every rerun (they change as reviewers work), the
+    rest comes from the cache."""
+    frame, given = _inputs(str(run.path), info.epoch, threshold)
     return frame, run_decisions(run, state.store(), frame, given), given
 
 

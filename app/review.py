@@ -7,7 +7,7 @@ from app import state
 from lsw.rundir import RunInfo
 from lsw.store import Decision
 
-ACTION_LABELS = {"relabel": "Relabel", "correct": "Keep as correct", "exclude": "Exclude", "ambiguous": "Ambiguous"}
+ACTION_LABELS = {"relabel": "Relabel", "correct": "Keep label", "exclude": "Exclude", "ambiguous": "Ambiguous"}
 
 
 def current_label(given: str, d: Decision | None) -> str:

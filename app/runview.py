@@ -54,10 +54,3 @@ def decisions(df: pd.DataFrame, info: RunInfo) -> tuple[dict[str, Decision], dic
     store = state.store()
     return store.final_states(info.dataset, given), store.latest_ids(info.dataset, given)
 
-
-def reviewed(final: dict[str, Decision], info: RunInfo) -> int:
-    """How many audited samples of the run shown have an effective decision (counted over the
-    decisions, not the samples: a run of 1M samples has few)."""
-    run = state.current_run()
-    given = _given(str(run.path), info.epoch) if run is not None else {}
-    return sum(1 for sid in final if sid in given)

@@ -70,7 +70,7 @@ def run_list() -> list[RunDir]:
     return RunDir.list(runs_root())
 
 
-KEPT = ("setup_", "f_", "gallery", "map_colour", "export_name", "bulk_", "reviewer")
+KEPT = ("setup_", "f_", "gallery", "map_colour", "export_name", "bulk_", "reviewer", "review_thr", "focus_mode")
 
 
 def keep_widget_values() -> None:

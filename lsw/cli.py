@@ -28,18 +28,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from lsw.rundir import RunDir
 
     run = RunDir(args.out)
+    if args.resume and args.from_run:
+        raise LswError("--resume continues the run in --out; --from-run starts a new round: give one of them")
     if args.resume:
         if not run.exists():
             raise LswError(f"nothing to resume in {run.path}: no run was started there")
         config = RunConfig.from_dict(run.config())
     else:
-        config = config_from_args(args)
         if run.exists() and not args.force:
             raise LswError(f"{run.path} already holds a run: pass --resume to continue it, --force to overwrite, "
                            "or choose another --out")
+        config = _round_config(args, run) if args.from_run else config_from_args(args)
+        if args.trusted and not args.from_run:
+            config.trusted = str(Path(args.trusted).resolve())
     with TqdmProgress() as bar:
         summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True)
     print(results_table(summary))
+    warning = unverified_warning(summary)
+    if warning:
+        print("WARNING: " + warning)
     health = summary.get("health")
     if health and not health["ok"]:
         print(f"WARNING: {health['reason']}; {health['advice']}. Its flags are not worth reviewing.")
@@ -51,6 +58,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _round_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: F821
+    """The next round after --from-run, its trusted set written into the new run folder (--reviews log)."""
+    from lsw.rounds import next_round
+    from lsw.rundir import RunDir
+    from lsw.store import ReviewStore
+
+    reviews = Path(args.reviews)
+    if not reviews.exists():
+        raise LswError(f"no review log at {reviews}: review the run's queue first, or pass --reviews PATH")
+    with ReviewStore(reviews) as store:
+        config = next_round(RunDir(args.from_run), store, run.trusted_path)
+    print(f"round {config.round} from {args.from_run}: trusted set written to {run.trusted_path}")
+    return config
+
+
+def unverified_warning(s: dict) -> str | None:
+    """The plain warning a run owes when its clean set holds labels no one checked (None otherwise)."""
+    n = s.get("unverified") or 0
+    if not n:
+        return None
+    total = s["n_clean"] + s.get("n_val", 0)
+    return (f"the clean set is taken from unverified labels ({n} of its {total} samples were drawn from the "
+            "data's own labels, which no one checked): wrong labels there steer the weights. Verify a trusted "
+            "sample first (dashboard: Setup), or review this run and start the next round with --from-run.")
+
+
 def results_table(s: dict) -> str:
     def fmt(v: object) -> str:
         if v is None:
@@ -59,6 +92,7 @@ def results_table(s: dict) -> str:
 
     rows = [("data", s.get("data")), ("noise", s.get("noise")), ("noise rate", s.get("noise_rate")),
             ("noisy / clean / val", f"{s['n_noisy']} / {s['n_clean']} / {s.get('n_val', 0)}"),
+            ("clean set", s.get("clean_set")), ("round", s.get("round", 1)),
             ("flagged", s.get("n_flagged")),
             ("AUC", s["auc"]), ("F1", s["f1"]), ("FDR", s["fdr"]), ("recall", s["recall"]),
             ("val acc (LSW model)", s.get("val_acc")), ("test acc (LSW model)", s["test_acc"]),
@@ -121,6 +155,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
+    p.add_argument("--from-run", default=None, metavar="DIR",
+                   help="start the next round of the run in DIR: its trusted set plus every review of its samples "
+                        "in --reviews (relabel/correct join D^c, exclude drops, ambiguous stays out); other flags "
+                        "are taken from that run")
+    p.add_argument("--trusted", default=None, metavar="PATH", help="a trusted-set JSON (lsw.trusted) as D^c")
+    p.add_argument("--reviews", default=str(reviews_path()),
+                   help="the review log --from-run reads (default: the dashboard's, %(default)s)")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("export", help="the corrected labels: one CSV row per sample with the reviewers' decisions")
     p.add_argument("--run", required=True)

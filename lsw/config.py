@@ -44,6 +44,10 @@ class RunConfig:
         budget of `lsw.batches`, else streams them from the memory-mapped decode cache; "resident"
         or "stream" forces one (both visit the samples in the same order and give the same result).
     max_samples: use a seeded random subset of this many training samples (quick CPU experiments).
+    trusted: path of a trusted-set JSON (`lsw.trusted`): D^c verified by a reviewer or grown from reviews;
+        it replaces the random draw of clean_frac / clean_per_class. None = no such set.
+    parent_run / round: the run whose reviews made this round's trusted set (`lsw.rounds`), and this
+        run's round number (1 for a first run).
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
@@ -79,6 +83,9 @@ class RunConfig:
     max_samples: int | None = None
     image_size: int | None = None
     data_path: str = "auto"
+    trusted: str | None = None
+    parent_run: str | None = None
+    round: int = 1
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -101,12 +101,17 @@ def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFra
     return df
 
 
-def export_inputs(run: RunDir, table: pd.DataFrame | None = None) -> pd.DataFrame:
+def export_inputs(run: RunDir, table: pd.DataFrame | None = None, threshold: float | None = None) -> pd.DataFrame:
     """The columns `export_rows` reads, for every sample of `run` (audited and trusted); `table` is the
-    run's `sample_table(trusted=True)` when the caller already holds it."""
+    run's `sample_table(trusted=True)` when the caller already holds it; `threshold` flags by this score
+    threshold instead of the run's (the Review page's choice)."""
     table = run.sample_table(trusted=True) if table is None else table
     if table.empty:
         raise LswError(f"{run.path} holds no finished epoch of a run: nothing to export yet")
+    if threshold is not None:
+        from lsw.samples import with_threshold
+
+        table = with_threshold(table, threshold)
     source = table["source_name"].where(table["source_name"] != "", table["label_name"])
     return pd.DataFrame({
         "id": table["id"], "path": table["id"], "set": table["set"], "label": source,
@@ -115,11 +120,11 @@ def export_inputs(run: RunDir, table: pd.DataFrame | None = None) -> pd.DataFram
 
 
 def corrected_labels(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = None,
-                     rows: int | None = None) -> pd.DataFrame:
+                     rows: int | None = None, threshold: float | None = None) -> pd.DataFrame:
     """The export of `run`: every sample (audited and trusted) with the reviewers' decisions in
     `store` that were made on the label the sample is given in this run (see `lsw.store`).
-    rows: only the first `rows` samples (a preview)."""
-    frame = export_inputs(run, table)
+    rows: only the first `rows` samples (a preview). threshold: see `export_inputs`."""
+    frame = export_inputs(run, table, threshold)
     return export_rows(frame if rows is None else frame.head(rows), run_decisions(run, store, frame))
 
 
@@ -139,10 +144,10 @@ def decision_counts(final: dict[str, Decision], given: dict[str, str]) -> tuple[
 
 
 def export_chunks(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = None,
-                  chunk: int = 100_000) -> Iterator[pd.DataFrame]:
+                  chunk: int = 100_000, threshold: float | None = None) -> Iterator[pd.DataFrame]:
     """`corrected_labels` in consecutive pieces of `chunk` rows, so that a run of any size is written
     to disk (`write_csv`) without its whole CSV in memory."""
-    frame = export_inputs(run, table)
+    frame = export_inputs(run, table, threshold)
     final = run_decisions(run, store, frame)
     for s in range(0, len(frame), chunk):
         yield export_rows(frame.iloc[s:s + chunk], final)

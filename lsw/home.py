@@ -5,6 +5,7 @@
     exports/          corrected-labels CSVs written by the dashboard (`lsw.exports`)
     users.json        reviewers' accounts, salted hashes (`lsw.users`); sessions.json their sign-ins
     compare/          `python -m lsw compare` results shown on the Compare page
+    trusted/          trusted sets verified on Setup or grown for a next round (`lsw.trusted`)
 """
 from __future__ import annotations
 
@@ -32,3 +33,7 @@ def exports_dir() -> Path:
 
 def compare_root() -> Path:
     return lsw_home() / "compare"
+
+
+def trusted_dir() -> Path:
+    return lsw_home() / "trusted"

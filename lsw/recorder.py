@@ -24,7 +24,10 @@ class RunRecorder:
         """The run's config and samples: what the run is about, before the first epoch."""
         p, src = self.problem, self.problem.source
         self.run.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
-                               "device": device, "noise_rate": p.noise_rate, "classes": src.train.classes})
+                               "device": device, "noise_rate": p.noise_rate, "classes": src.train.classes,
+                               "clean_set": p.clean_origin, "unverified": p.unverified})
+        if p.trusted_set is not None:
+            self.run.write_trusted(p.trusted_set)
         arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, val_index=p.split.val, labels=p.labels,
                       source_labels=src.train.labels, ids=np.array(src.train.ids, dtype=str),
                       classes=np.array(src.train.classes, dtype=str))

@@ -16,6 +16,7 @@
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
     <score>.npy loss.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
+    trusted.json       the trusted set the run learnt from, when it had one (`lsw.trusted`)
     error.log          the traceback of an unexpected failure
 
 Everything else reads and writes a run through `RunDir`; no other module names these files.
@@ -34,6 +35,7 @@ import numpy as np
 
 from lsw.atomic import atomic_write, json_default, write_json
 from lsw.scoring import run_score, score_name
+from lsw.trusted import TrustedSet
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
 EPOCHS, FEATURES, CHECKPOINT = "epochs", "features.npz", "checkpoint.pt"
 SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
+TRUSTED = "trusted.json"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
 __all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
@@ -275,6 +278,20 @@ class RunDir:
         """(epochs, n_noisy) array of `key` over all finished epochs."""
         return np.stack([self.epoch_arrays(e)[key] for e in self.epochs()])
 
+    def history(self, position: int) -> dict[str, np.ndarray]:
+        """One audited sample (its `position` in D^n) over the finished epochs: epoch, the method's
+        score, loss. Read from the stacks (memory-mapped, one column) once the run has written them."""
+        name = score_name(self.config().get("method", "lsw"))
+        epochs = self.epochs()
+        stack_score, stack_loss = self.path / f"{name}.npy", self.path / LOSS_STACK
+        if stack_score.exists() and stack_loss.exists():
+            score = np.load(stack_score, mmap_mode="r")[:, position]
+            loss = np.load(stack_loss, mmap_mode="r")[:, position]
+            if len(score) == len(epochs):
+                return {"epoch": np.array(epochs), name: np.array(score), "loss": np.array(loss)}
+        return {"epoch": np.array(epochs), name: np.array([self.method_score(e)[position] for e in epochs]),
+                "loss": np.array([self.epoch_arrays(e)["loss"][position] for e in epochs])}
+
     # -- features ---------------------------------------------------------------------------------
     def write_features(self, epoch: int, positions: np.ndarray, features: np.ndarray) -> None:
         atomic_write(self.path / FEATURES,
@@ -287,6 +304,23 @@ class RunDir:
             return None
         with np.load(p) as z:
             return Features(z["positions"], z["features"], int(z["epoch"]))
+
+    # -- trusted set and rounds ------------------------------------------------------------------
+    @property
+    def trusted_path(self) -> Path:
+        return self.path / TRUSTED
+
+    def write_trusted(self, trusted: TrustedSet) -> None:
+        trusted.write(self.trusted_path)
+
+    def trusted_set(self) -> TrustedSet | None:
+        """The trusted set the run learnt from (a copy kept in the folder), or None."""
+        return TrustedSet.read(self.trusted_path) if self.trusted_path.exists() else None
+
+    def parent(self) -> RunDir | None:
+        """The run whose reviews made this round's trusted set, or None for a first round."""
+        parent = self.config().get("parent_run")
+        return RunDir(parent) if parent else None
 
     # -- summary ----------------------------------------------------------------------------------
     def write_summary(self, summary: dict) -> None:

@@ -81,3 +81,17 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
 def given_labels(table: pd.DataFrame) -> dict[str, str]:
     """sample id (str) -> the label name training gave it, for `lsw.store.ReviewStore.final_states`."""
     return dict(zip(map(str, table["id"]), table["label_name"]))
+
+
+def with_threshold(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """`table` flagged by another threshold (the Review page's, after training; the run keeps its own):
+    a copy whose `flagged` is score < threshold on audited rows. Unchanged (the same object) when
+    `threshold` is the table's own."""
+    if table.empty:
+        return table
+    flagged = (table["set"] == AUDITED) & (table["score"] < threshold)
+    if flagged.equals(table["flagged"]):
+        return table
+    out = table.copy()
+    out["flagged"] = flagged
+    return out

@@ -34,6 +34,7 @@ from lsw.errors import LswError
 ACTIONS = ("relabel", "correct", "exclude", "ambiguous", "undo")
 MAX_REVIEWER_LEN = 100
 BUSY_TIMEOUT_S = 10.0  # SQLite's own wait for a lock, per statement
+LEASE_S = 120.0  # how long a sample served in focused mode is held for its reviewer
 LOCK_WAIT_S = 30.0  # our retries on top of it, per transaction, before giving up with an LswError
 
 SCHEMA = """
@@ -46,6 +47,10 @@ CREATE TABLE IF NOT EXISTS decisions (
 CREATE INDEX IF NOT EXISTS decisions_sample ON decisions (dataset, sample_id, id);
 CREATE INDEX IF NOT EXISTS decisions_reviewer ON decisions (dataset, reviewer, id);
 CREATE INDEX IF NOT EXISTS decisions_undoes ON decisions (undoes) WHERE undoes IS NOT NULL;
+CREATE TABLE IF NOT EXISTS leases (
+    dataset TEXT NOT NULL, sample_id TEXT NOT NULL, reviewer TEXT NOT NULL, until REAL NOT NULL,
+    PRIMARY KEY (dataset, sample_id)
+);
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, dataset TEXT, config TEXT, run_dir TEXT, created TEXT, status TEXT, message TEXT
 );
@@ -378,6 +383,39 @@ class ReviewStore:
             if given is None or label is None or given.get(r["sample_id"], label) == label:
                 out[r["sample_id"]] = int(r["id"])
         return out
+
+    # -- leases: two reviewers in focused mode are not served the same sample ----------------------
+    def claim_next(self, dataset: str, reviewer: str, candidates: list[str],
+                   given: Mapping[str, str] | None = None, ttl_s: float = LEASE_S) -> str | None:
+        """The first of `candidates` (sample ids in queue order) that has no effective decision (on its
+        `given` label, as in `final_states`) and no live lease of another reviewer; leased to `reviewer`
+        for `ttl_s` seconds, replacing the reviewer's earlier lease. None when the queue is done for them.
+        Lookup and lease share one transaction, so two reviewers never claim the same sample."""
+        name = clean_reviewer(reviewer)
+
+        def tx(c: sqlite3.Connection) -> str | None:
+            now = time.time()
+            c.execute("DELETE FROM leases WHERE dataset=? AND (reviewer=? OR until<=?)", (dataset, name, now))
+            held = {r[0] for r in c.execute("SELECT sample_id FROM leases WHERE dataset=?", (dataset,))}
+            done = set()
+            for r in c.execute(f"SELECT sample_id, given_label FROM decisions d WHERE dataset=? AND {_NOT_UNDONE}",
+                               (dataset,)):
+                if given is None or r[1] is None or given.get(r[0], r[1]) == r[1]:
+                    done.add(r[0])
+            for sid in candidates:
+                sid = str(sid)
+                if sid not in held and sid not in done:
+                    c.execute("INSERT INTO leases (dataset, sample_id, reviewer, until) VALUES (?,?,?,?)",
+                              (dataset, sid, name, now + ttl_s))
+                    return sid
+            return None
+
+        return self._write(tx)
+
+    def release(self, dataset: str, reviewer: str) -> None:
+        """Drop `reviewer`'s lease (leaving focused mode); an expired lease needs no release."""
+        name = clean_reviewer(reviewer)
+        self._write(lambda c: c.execute("DELETE FROM leases WHERE dataset=? AND reviewer=?", (dataset, name)))
 
     # -- runs ------------------------------------------------------------------------------------
     def register_run(self, run_id: str, dataset: str, config_json: str, run_dir: str | Path) -> None:

@@ -6,7 +6,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import runview, state
-from app.cards import grid
+from app.cards import paged_grid
 from app.embedding import embedder
 from app.review import show_notices
 
@@ -73,6 +73,6 @@ else:
     chosen = sub.iloc[picked]
 if len(chosen):
     st.subheader(f"{len(chosen)} selected sample(s)")
-    grid(chosen.head(32), info, *runview.decisions(df, info))
+    paged_grid(chosen, info, *runview.decisions(df, info), key="map_page")
 else:
     st.caption("No points selected.")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import runview, state
+from app import queue, runview, state
 from app.exporting import PREVIEW_ROWS, csv_download, export_state, preview, write_form
 from lsw.export import decision_counts, export_rows
 
@@ -12,7 +12,10 @@ st.caption("One row per sample, audited and trusted: the source's own label, the
            "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
            "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
 df, info = runview.require()
-frame, final, given = export_state(state.current_run(), info)
+thr = queue.chosen(info)
+if thr is not None:
+    st.info(f"Flagged by the Review page's threshold {thr:.2f} (the run was trained with {info.threshold:.2f}).")
+frame, final, given = export_state(state.current_run(), info, thr)
 decided, relabelled = decision_counts(final, given)
 c = st.columns(3)
 c[0].metric("Rows", f"{len(frame):,}")

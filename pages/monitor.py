@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import rounds, state
 from app.charts import curves, histogram
 from app.health import health_banner
 from app.progress import job_panel
@@ -66,3 +66,6 @@ def charts() -> None:
 
 
 charts()
+if state.current_run() is not None and state.current_run().exists():
+    rounds.clean_set_warning(state.current_run())
+    rounds.rounds_table(state.current_run())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import state
+from app import state, verify
 from app.progress import job_panel
 from lsw.config import METAS, RunConfig
 from lsw.data import builtin_sources
@@ -32,8 +32,15 @@ ss.setdefault("setup_score", defaults.score)
 
 
 def source_changed() -> None:
-    """Synthetic noise flips the user's own labels: off for a folder or manifest unless asked for again."""
+    """Synthetic noise flips the user's own labels: off for a folder or manifest unless asked for again; and
+    for the user's own data the trusted set is verified first."""
     ss["setup_noise_type"] = "none" if ss["setup_kind"] in USER_DATA else "symmetric"
+    ss["setup_clean_by"] = "verify" if ss["setup_kind"] in USER_DATA else "random"
+
+
+ss.setdefault("setup_clean_by", "random")
+CLEAN_BY = {"verify": "Verify a trusted sample first (recommended)",
+            "random": "Draw it at random from the given labels (unverified)"}
 
 
 left, right = st.columns(2)
@@ -47,14 +54,18 @@ with left:
         st.text_input("Path on the server", key="setup_path", placeholder="/data/my-images")
 with right:
     st.subheader("Trusted set")
-    clean_mode = st.radio("Trusted samples", ["per class", "fraction"], horizontal=True, key="setup_clean_mode",
-                          help="Rows marked trusted in a CSV manifest are used when present.")
-    if clean_mode == "per class":
-        clean_per_class = st.number_input("Trusted samples per class", 1, 10_000, 10, key="setup_cpc")
-        clean_frac = defaults.clean_frac
+    clean_by = st.radio("Clean set D^c", list(CLEAN_BY), format_func=CLEAN_BY.get, key="setup_clean_by",
+                        help="LSW learns its weights from the clean set. Rows marked trusted in a CSV manifest "
+                             "are used when present.")
+    clean_per_class, clean_frac = None, defaults.clean_frac
+    if clean_by == "verify":
+        verify_n = st.number_input("Samples to verify per class", 1, 1000, 10, key="setup_verify_n")
     else:
-        clean_frac = st.slider("Trusted fraction of each class", 0.01, 0.5, 0.1, key="setup_frac")
-        clean_per_class = None
+        clean_mode = st.radio("Trusted samples", ["per class", "fraction"], horizontal=True, key="setup_clean_mode")
+        if clean_mode == "per class":
+            clean_per_class = st.number_input("Trusted samples per class", 1, 10_000, 10, key="setup_cpc")
+        else:
+            clean_frac = st.slider("Trusted fraction of each class", 0.01, 0.5, 0.1, key="setup_frac")
     epochs = st.number_input("Epochs", 1, 500, defaults.epochs, key="setup_epochs",
                              help="How long to train before the samples are scored; more epochs, better scores.")
 
@@ -95,6 +106,13 @@ if noise is not None:
                "purpose to measure detection (see Advanced). The export keeps the source's own labels as "
                "original_label.", icon=":material/science:")
 spec = kind if kind in builtins else f"{kind}:{ss.setup_path.strip()}"
+if clean_by == "random" and noise is None:
+    st.warning("**The clean set will be taken from unverified labels**: it is drawn at random from the data's own "
+               "labels, which no one has checked, and wrong labels there steer the learned weights. Choose "
+               "*Verify a trusted sample first* under Trusted set, unless the source marks trusted rows.",
+               icon=":material/gpp_maybe:")
+elif clean_by == "random":
+    st.caption("With synthetic noise the clean rows keep their true labels, so the evaluation is sound.")
 config = RunConfig(data=spec, noise=noise, noise_seed=int(noise_seed), clean_frac=float(clean_frac),
                    clean_per_class=None if clean_per_class is None else int(clean_per_class), model=model,
                    epochs=int(epochs), batch_size=int(batch), lr=float(lr), start_epoch=int(start_epoch),
@@ -112,6 +130,8 @@ if b1.button("Start training", type="primary", disabled=active, width="stretch")
         from lsw.roots import check_spec, data_roots
 
         check_spec(spec, data_roots())  # the dashboard opens data only under $LSW_DATA_ROOTS
+        if clean_by == "verify":
+            config.trusted = verify.trusted_file(spec, int(verify_n), config.seed)
         state.registry().start(config)  # the job loads and checks the data, with its progress shown below
         st.rerun()
     except LswError as e:
@@ -129,3 +149,18 @@ if b3.button("Resume", disabled=not resumable, width="stretch",
         st.error(f"Cannot resume: {e}")
 
 job_panel()
+
+if clean_by == "verify":
+    st.subheader("Verify a trusted sample")
+    st.write("Confirm each image's class, or pick its right one. The verified samples become the clean set, "
+             "with the classes you give them, and are recorded in the review log like any decision.")
+    if kind in USER_DATA and not ss.setup_path.strip():
+        st.info(f"Enter the path of the {kind} above to draw the sample.")
+    else:
+        try:
+            from lsw.roots import check_spec, data_roots
+
+            check_spec(spec, data_roots())
+            verify.panel(spec, int(verify_n), defaults.seed)
+        except LswError as e:
+            st.error(f"Cannot draw the sample: {e}")

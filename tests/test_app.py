@@ -110,7 +110,7 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     d = log[0]
     assert (d.sample_id, d.action, d.new_label, d.reviewer) == (sid, "relabel", new_label, "ann")
     assert d.alpha is not None and d.loss is not None and d.ts.endswith("Z")
-    assert "relabelled" in " ".join(m.value for m in at.markdown)
+    assert "relabelled" in " ".join(m.value for m in [*at.markdown, *at.caption])
 
     at.switch_page("../pages/export.py").run()
     at.text_input(key="export_name").set_value("labels.csv").run()
@@ -128,16 +128,18 @@ def test_bulk_action_and_undo(app):
     boxes = [c for c in at.checkbox if (c.key or "").startswith("sel-")][:2]
     for box in boxes:
         box.check().run()
-    at.selectbox(key="bulk_action").set_value("exclude").run()
-    next(b for b in at.button if b.label == "Apply to 2 selected").click().run()
+    exclude = next(b for b in at.button if b.key == "bulk_exclude_go")
+    assert exclude.label == "Exclude (2)" and exclude.proto.shortcut
+    exclude.click().run()
     assert not at.exception
+    assert not any(c.value for c in at.checkbox if (c.key or "").startswith("sel-"))  # the selection is cleared
     from app import state
 
     dataset = state.current_run().config()["fingerprint"]
     log = state.store().decisions(dataset)
     assert sorted(d.sample_id for d in log) == sorted(b.key.removeprefix("sel-") for b in boxes)
     assert {d.action for d in log} == {"exclude"}
-    next(b for b in at.button if b.label == "Undo my last decision").click().run()
+    next(b for b in at.button if b.key == "undo").click().run()
     assert len(state.store().final_states(dataset)) == 1
 
 
@@ -195,6 +197,9 @@ def wait_for_job(at, timeout=120):
 def test_bad_folder_shows_a_message_and_keeps_the_form(app, tmp_path):
     app.selectbox(key="setup_kind").set_value("folder").run()
     app.text_input(key="setup_path").set_value(str(tmp_path / "missing")).run()
+    assert app.radio(key="setup_clean_by").value == "verify"  # a user's folder: verify a sample first
+    assert any("does not exist" in e.value for e in app.error)  # the verify grid says why it cannot draw one
+    app.radio(key="setup_clean_by").set_value("random").run()
     next(b for b in app.button if b.label == "Start training").click().run()
     at = wait_for_job(app)  # the job checks the data (bug h: once, not also in the button handler)
     assert not at.exception

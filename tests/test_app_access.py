@@ -192,8 +192,11 @@ def test_setup_refuses_data_outside_the_roots(home, address, tmp_path, monkeypat
     at.text_input(key="setup_path").set_value(path).run()
     next(b for b in at.button if b.label == "Start training").click().run()
     assert not at.exception
-    assert [e.value for e in at.error] == [f"Cannot start: {path} is outside the data roots ({root.resolve()}): the "
-                                           "dashboard opens data only there; set LSW_DATA_ROOTS to add a folder"]
+    refusal = (f"{path} is outside the data roots ({root.resolve()}): the dashboard opens data only there; set "
+               "LSW_DATA_ROOTS to add a folder")
+    # the Start button and the verify-a-sample grid (a user's folder verifies first) both refuse it
+    assert [e.value for e in at.error] == [f"Cannot start: {refusal}", f"Cannot draw the sample: {refusal}"]
+    at.radio(key="setup_clean_by").set_value("random").run()  # the job path below
     at.text_input(key="setup_path").set_value(str(root / "inside")).run()  # inside: the loader has its say
     next(b for b in at.button if b.label == "Start training").click().run()
     deadline = time.time() + 60  # the job checks the data in its thread (issue 13 h): wait for its verdict

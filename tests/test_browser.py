@@ -133,9 +133,9 @@ def test_end_to_end_in_a_browser(browser, tmp_path):
         page.screenshot(path=str(shots / "2-monitor.png"), full_page=True)
 
         go(page, "Review")
-        page.get_by_role("button", name="Relabel").first.wait_for(timeout=30_000)
+        page.locator("[class*='st-key-relabel-'] button").first.wait_for(timeout=30_000)
         page.screenshot(path=str(shots / "3-review.png"), full_page=True)
-        page.get_by_role("button", name="Relabel").first.click()
+        page.locator("[class*='st-key-relabel-'] button").first.click()
         page.get_by_text("relabelled →").first.wait_for(timeout=30_000)
         idle(page)
         page.screenshot(path=str(shots / "4-review-after-relabel.png"), full_page=True)

@@ -126,9 +126,9 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
             idle(page)
 
             page.get_by_role("link", name="Review").click()
-            page.get_by_role("button", name="Correct").first.wait_for(timeout=60_000)
+            page.locator("[class*='st-key-correct-'] button").first.wait_for(timeout=60_000)
             idle(page)
-            page.get_by_role("button", name="Correct").first.click()
+            page.locator("[class*='st-key-correct-'] button").first.click()
             page.get_by_text("kept as correct").first.wait_for(timeout=30_000)
             idle(page)
             page.screenshot(path=str(shots / "access-2-review-signed-in.png"), full_page=True)

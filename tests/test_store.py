@@ -393,3 +393,34 @@ def test_rows_from_before_given_label_still_apply_and_old_databases_gain_the_col
         assert s.final_states("ds", {"a": "dog"})["a"].action == "exclude"
         s.record("ds", "b", "ann", "correct", given_label="cat")
         assert s.final_states("ds", {"b": "cat"})["b"].given_label == "cat"
+
+
+def test_two_reviewers_claiming_at_once_are_never_served_the_same_sample(s):
+    queue = [f"q{i}" for i in range(40)]
+    served = {f"rev{k}": [] for k in range(4)}
+
+    def work(k):  # each reviewer claims, decides, claims the next ... until the queue is empty
+        name = f"rev{k}"
+        while (sid := s.claim_next("ds", name, queue)) is not None:
+            served[name].append(sid)
+            s.record("ds", sid, name, "correct")
+
+    _run_threads(4, work)
+    every = [sid for got in served.values() for sid in got]
+    assert sorted(every) == sorted(queue)  # each sample served once, none lost
+    assert len(s.decisions("ds")) == 40 and set(s.final_states("ds")) == set(queue)
+
+
+def test_a_lease_holds_the_sample_until_it_expires_or_is_released(s):
+    assert s.claim_next("ds", "ann", ["a", "b"]) == "a"
+    assert s.claim_next("ds", "bob", ["a", "b"]) == "b"  # a is ann's
+    assert s.claim_next("ds", "ann", ["a", "b"]) == "a"  # her own lease is hers to keep
+    s.release("ds", "ann")
+    assert s.claim_next("ds", "cy", ["a", "b"]) == "a"
+    s.record("ds", "a", "cy", "exclude")  # decided: served to nobody again
+    assert s.claim_next("ds", "dee", ["a"], ttl_s=0.0) is None
+    assert s.claim_next("ds", "dee", ["c"], ttl_s=0.0) == "c"
+    assert s.claim_next("ds", "eve", ["c"]) == "c"  # dee's lease of 0 s has expired
+    # a decision on another given label does not hide the sample
+    s.record("ds", "d", "ann", "correct", given_label="cat")
+    assert s.claim_next("ds", "fay", ["d"], given={"d": "dog"}) == "d"

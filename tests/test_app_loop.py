@@ -1,0 +1,117 @@
+"""The audit loop in the dashboard (AppTest): verify a trusted sample first, then review, then the next round."""
+
+import numpy as np
+
+from tests.test_app import app, run_short_job, wait_for_job  # noqa: F401 - the fixture and helpers are shared
+
+
+def _name(at, name="ann"):
+    at.sidebar.text_input[0].set_value(name).run()
+    return at
+
+
+def _start(at):
+    next(b for b in at.button if b.label == "Start training").click().run()
+    return at
+
+
+def test_setup_warns_when_the_clean_set_is_unverified(app):  # noqa: F811
+    app.selectbox(key="setup_noise_type").set_value("none").run()
+    assert any("unverified labels" in w.value for w in app.warning)
+    app.radio(key="setup_clean_by").set_value("verify").run()
+    assert not any("unverified labels" in w.value for w in app.warning)
+
+
+def test_verify_first_makes_the_clean_set_with_the_corrected_labels(app):  # noqa: F811
+    from app import state
+
+    at = _name(app)
+    at.number_input(key="setup_epochs").set_value(2).run()
+    at.radio(key="setup_clean_by").set_value("verify").run()
+    at.number_input(key="setup_verify_n").set_value(4).run()  # 10 classes x 4 = 40: one page
+    boxes = [s for s in at.selectbox if (s.key or "").startswith("vfy-")]
+    assert len(boxes) == 40
+    _start(at)  # nothing verified yet: refused, with the reason
+    assert any("no verified sample" in e.value for e in at.error)
+    first = boxes[0]
+    sid, given = first.key.removeprefix("vfy-"), first.value
+    other = next(c for c in first.options if c != given)
+    first.set_value(other).run()
+    next(b for b in at.button if b.key == "vfy_confirm").click().run()
+    assert not at.exception
+    src = state.source("digits")
+    final = state.store().final_states(src.fingerprint)
+    assert len(final) == 40 and final[sid].action == "relabel" and final[sid].new_label == other
+    assert sum(d.action == "correct" for d in final.values()) == 39
+    _start(at)
+    assert not at.error, [e.value for e in at.error]
+    wait_for_job(at)
+    run = state.current_run()
+    cfg, s = run.config(), run.samples()
+    assert cfg["clean_set"] == "verified" and cfg["trusted"]
+    trusted = np.concatenate([s["clean_index"], s["val_index"]])
+    assert set(s["ids"][trusted]) == set(final)
+    row = list(s["ids"]).index(sid)
+    assert s["classes"][s["labels"][row]] == other
+
+
+def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
+    from app import state
+
+    at = run_short_job(app, epochs=3)
+    at.switch_page("../pages/review.py").run()
+    assert not at.exception
+    # focused mode: one sample, the model's label preselected; every decision serves the next sample
+    at.toggle(key="focus_mode").set_value(True).run()
+    seen = []
+    for k in range(10):
+        sid = at.session_state["focus_sid"]
+        assert sid not in seen
+        seen.append(sid)
+        action = ["correct", "exclude", "relabel", "ambiguous"][k % 4]
+        if action == "relabel":
+            box = at.selectbox(key=f"focus-new-{sid}")
+            box.set_value(box.options[0]).run()
+        btn = next(b for b in at.button if b.key == f"focus-{action}")
+        assert btn.proto.shortcut, action  # every card action has a keyboard shortcut
+        btn.click().run()
+        assert not at.exception
+    run = state.current_run()
+    fp = run.config()["fingerprint"]
+    log = state.store().decisions(fp)
+    assert [d.sample_id for d in log] == seen and {d.action for d in log} == {"correct", "exclude", "relabel",
+                                                                                "ambiguous"}
+    undo = next(b for b in at.button if b.key == "undo")
+    assert undo.proto.shortcut
+    undo.click().run()
+    assert len(state.store().final_states(fp)) == 9
+    at.toggle(key="focus_mode").set_value(False).run()
+    # the queue's precision: 5 of the 9 reviewed were relabelled or excluded (the 10th was undone)
+    assert any("precision" in (m.label or "").lower() for m in at.metric)
+    # the threshold moves the queue on the page; the run keeps its own
+    flagged_before = int(run.sample_table().flagged.sum())
+    at.slider(key="review_thr").set_value(0.9).run()
+    assert run.config()["threshold"] == 0.3
+    assert f"{flagged_before:,}" not in " ".join(m.value for m in at.metric if "Flagged" in m.label)
+    at.switch_page("../pages/export.py").run()  # the export follows the page's threshold
+    assert any("threshold 0.90" in i.value for i in at.info), [i.value for i in at.info]
+    at.switch_page("../pages/review.py").run()
+    assert at.slider(key="review_thr").value == 0.9
+    # next round
+    next(b for b in at.button if b.key == "next_round").click().run()
+    assert not at.error, [e.value for e in at.error]
+    wait_for_job(at)
+    new = state.current_run()
+    cfg = new.config()
+    assert cfg["parent_run"] == str(run.path.resolve()) and cfg["round"] == 2
+    s = new.samples()
+    trusted = set(s["ids"][np.concatenate([s["clean_index"], s["val_index"]])])
+    final = state.store().final_states(fp)
+    kept = {sid for sid, d in final.items() if d.action in ("correct", "relabel")}
+    assert kept <= trusted
+    audited = set(s["ids"][s["noisy_index"]])
+    assert not {sid for sid, d in final.items() if d.action == "exclude"} & (audited | trusted)
+    at.switch_page("../pages/monitor.py").run()
+    assert not at.exception
+    rounds = [d for d in at.dataframe if "round" in d.value.columns]
+    assert rounds and rounds[0].value["round"].tolist() == [1, 2]
