@@ -12,8 +12,14 @@ MAX_AGE = 365 * 24 * 3600
 
 
 def restore_name() -> None:
-    """A new session starts with the name this browser last typed."""
-    if "reviewer" in st.session_state or "_name_cookie" in st.session_state:
+    """A new session starts with the name this browser last typed; a session whose name box state was
+    dropped (Streamlit forgets a widget's value after a run that did not draw it) gets it back, so the
+    name is neither lost nor its cookie deleted."""
+    if "reviewer" in st.session_state:
+        return
+    if "_name_cookie" in st.session_state:
+        if st.session_state["_name_cookie"]:
+            st.session_state["reviewer"] = st.session_state["_name_cookie"]
         return
     try:
         raw = st.context.cookies.get(COOKIE)
@@ -26,9 +32,11 @@ def restore_name() -> None:
 
 
 def keep_name() -> None:
-    """Write the cookie when the typed name changed (the value is percent-encoded: no quote reaches the script)."""
+    """Write the cookie of the typed name (percent-encoded: no quote reaches the script). Written on every
+    run while a name is set, not only on the run where it changed: a script element that a quick rerun
+    replaces may never run, and the name was then lost on the next reload. An emptied name deletes it."""
     name = (st.session_state.get("reviewer") or "").strip()
-    if name == st.session_state.get("_name_cookie"):
+    if not name and not st.session_state.get("_name_cookie"):
         return
     st.session_state["_name_cookie"] = name
     secure = "+(location.protocol==='https:'?'; Secure':'')"
