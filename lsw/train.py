@@ -91,7 +91,7 @@ class Trainer:
             "epoch": self.epoch, "elapsed": self.elapsed, "wall": self.wall_seconds(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "method": self.method.state_dict(), "last_loss": self.last_loss,
-            "last_trust": self.last_trust, "trust": self.evaluator.trust.state_dict(), "gen": self.gen.get_state(),
+            "trust": self.evaluator.trust.state_dict(), "gen": self.gen.get_state(),
             "model_learns": self.model_learns,
             "cpu_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
@@ -109,7 +109,7 @@ class Trainer:
         self.last_loss = state["last_loss"]
         if "trust" in state:  # checkpoints written before the average kept only the loss
             self.evaluator.trust.load_state_dict(state["trust"])
-        self.last_trust = state.get("last_trust", np.exp(-state["last_loss"]).astype(np.float32))
+        self.last_trust = self.evaluator.trust.current(self.last_loss)
         self.model_learns = state.get("model_learns", True)
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])

@@ -25,12 +25,17 @@ class TrustAverage:
 
     def update(self, epoch: int, loss: np.ndarray) -> np.ndarray:
         """Record epoch `epoch`'s (1-based) per-sample eval loss; returns the trust score, float32 (n,)."""
-        p = np.exp(-np.asarray(loss, dtype=np.float64))
-        if epoch <= self.epochs // 2:
-            return p.astype(np.float32)
-        self.total += p
-        self.count += 1
-        return (self.total / self.count).astype(np.float32)
+        if epoch > self.epochs // 2:
+            self.total += np.exp(-np.asarray(loss, dtype=np.float64))
+            self.count += 1
+        return self.current(loss)
+
+    def current(self, loss: np.ndarray) -> np.ndarray:
+        """The trust score now, float32 (n,): the average once it has begun, else exp(-loss) of the
+        latest epoch's loss `loss`."""
+        if self.count:
+            return (self.total / self.count).astype(np.float32)
+        return np.exp(-np.asarray(loss, dtype=np.float64)).astype(np.float32)
 
     def state_dict(self) -> dict:
         return {"total": self.total.copy(), "count": self.count}
