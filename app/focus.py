@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import runview, state
 from app.cards import review_item, state_line
 from app.review import decide
 from app.thumbs import thumbnail_or_reason
@@ -27,13 +28,13 @@ SHORTCUTS = ("K keep label · L relabel to the class chosen · X exclude · A am
 
 
 def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
-    """Why is this here: the score and trust over the epochs, and the reason in words."""
-    import numpy as np
-
-    h = RunDir(run.path).history(int(row.name))
-    score_name = next(k for k in h if k not in ("epoch", "loss"))
+    """Why is this here: the reason in words, the score and trust over the epochs, the finished model's
+    top 3 classes, and the 3 nearest trusted samples by the model's features (`lsw.evidence`)."""
     import plotly.express as px
 
+    position = int(row.name)
+    h = run.history(position)
+    score_name = next(k for k in h if k not in ("epoch", "loss"))
     frame = pd.DataFrame({"epoch": h["epoch"].astype(int), score_name: h[score_name].astype(float),
                           "trust": np.exp(-h["loss"].astype(float))})
     st.caption(f"Why is this here? {reason(row, info.score, info.threshold)}")
@@ -42,6 +43,22 @@ def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
     fig.update_layout(margin=dict(t=5, b=5, l=5, r=5), legend=dict(orientation="h", y=1.15))
     fig.update_xaxes(dtick=1)
     st.plotly_chart(fig, width="stretch", key="focus_history")
+    ev = run.evidence(position)
+    if ev is None:
+        st.caption("The model's top classes and the nearest trusted samples are shown once the run has finished.")
+        return
+    top = " · ".join(f"{info.classes[int(c)]} {float(p):.0%}" for c, p in zip(ev["top_class"], ev["top_prob"]))
+    st.markdown(f"**Model's top 3:** {top}")
+    near = [int(r) for r in ev["near_trusted"] if r >= 0]
+    if not near:
+        return
+    st.markdown("**Nearest trusted samples** (by the model's features)")
+    labels = runview.row_labels(run)
+    for col, r in zip(st.columns(len(near)), near):
+        pic = thumbnail_or_reason(info.data, r, info.image_size)
+        with col:
+            st.image(pic, width=90) if isinstance(pic, bytes) else st.caption(pic)
+            st.caption(f"trusted: **{info.classes[int(labels[r])]}**")
 
 
 def _skip(sid: str) -> None:

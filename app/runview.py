@@ -2,6 +2,7 @@
 review decisions that hold for the labels the run gives its samples."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -23,6 +24,17 @@ def _table(run_path: str, epoch: int, trusted: bool = False) -> pd.DataFrame:
 def _given(run_path: str, epoch: int) -> dict[str, str]:
     """sample id -> the label the run gives it (what a decision must match, see `lsw.store`)."""
     return given_labels(_table(run_path, epoch))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _row_labels(run_path: str) -> np.ndarray:
+    """int64 (N,): the label training saw for every train row (D^c rows: their trusted labels)."""
+    return RunDir(run_path).samples()["labels"]
+
+
+def row_labels(run: RunDir) -> np.ndarray:
+    """The labels training saw, by train row (cached; see `_row_labels`)."""
+    return _row_labels(str(run.path))
 
 
 def table(run: RunDir, epoch: int, trusted: bool = False) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lsw import evidence
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
@@ -82,6 +83,8 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
     else:
         recorder.start(str(trainer.device))
     trainer.run()
+    run.write_evidence(**evidence.compute(trainer.model, trainer.data, problem.split.noisy, problem.split.clean,
+                                          config.seed))
     weight = trainer.method_score()
     score = flag_score(run_score(config.to_dict()), weight, trainer.last_trust)
     summary = summarize(config, problem, run, score, str(trainer.device))

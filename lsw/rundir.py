@@ -13,6 +13,8 @@
                        renamed. Runs written before 2026-11-27 have epochs/NNNN.npz, still read.
     metrics.jsonl      per epoch: the scalars of EpochEvent and pre-binned histograms
     features.npz       penultimate features of a fixed subsample of D^n (the embedding map)
+    evidence/K.npy     over D^n, from the finished model (`lsw.evidence`): top_class, top_prob (n, 3)
+                       and near_trusted (n, 3), the train rows of the 3 nearest trusted samples
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
     <score>.npy loss.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
@@ -41,13 +43,24 @@ if TYPE_CHECKING:
     import pandas as pd
 
 CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
-EPOCHS, FEATURES, CHECKPOINT = "epochs", "features.npz", "checkpoint.pt"
+EPOCHS, FEATURES, CHECKPOINT, EVIDENCE = "epochs", "features.npz", "checkpoint.pt", "evidence"
 SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
 TRUSTED = "trusted.json"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
 __all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
            "STOPPED"]
+
+
+def write_arrays(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """One .npy per array in `folder`, written under a temporary name and renamed over any older one."""
+    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for key, value in arrays.items():
+        np.save(tmp / f"{key}.npy", np.asarray(value))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
 
 
 @dataclass(frozen=True)
@@ -209,14 +222,7 @@ class RunDir:
     # -- epochs -----------------------------------------------------------------------------------
     def write_epoch(self, epoch: int, scalars: dict, histograms: dict, **arrays: np.ndarray) -> None:
         """Arrays first (atomically), then the metrics line, so a listed epoch always has its arrays."""
-        folder = self.path / EPOCHS / f"{epoch:04d}"
-        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        for key, value in arrays.items():
-            np.save(tmp / f"{key}.npy", np.asarray(value))
-        shutil.rmtree(folder, ignore_errors=True)  # an epoch written again after a resume
-        os.replace(tmp, folder)
+        write_arrays(self.path / EPOCHS / f"{epoch:04d}", arrays)  # replaces an epoch written before a resume
         with open(self.path / METRICS, "a") as f:
             f.write(json.dumps({**scalars, "hist": histograms}, default=json_default) + "\n")
 
@@ -304,6 +310,20 @@ class RunDir:
             return None
         with np.load(p) as z:
             return Features(z["positions"], z["features"], int(z["epoch"]))
+
+    # -- evidence ---------------------------------------------------------------------------------
+    def write_evidence(self, **arrays: np.ndarray) -> None:
+        """The finished model's evidence arrays (`lsw.evidence.compute`), written under a temporary name
+        and renamed."""
+        write_arrays(self.path / EVIDENCE, arrays)
+
+    def evidence(self, position: int) -> dict[str, np.ndarray] | None:
+        """One sample's evidence (its `position` in D^n), read memory-mapped; None before the run has
+        finished (or for runs recorded before evidence existed)."""
+        folder = self.path / EVIDENCE
+        if not folder.is_dir():
+            return None
+        return {p.stem: np.array(np.load(p, mmap_mode="r")[position]) for p in sorted(folder.glob("*.npy"))}
 
     # -- trusted set and rounds ------------------------------------------------------------------
     @property

@@ -63,6 +63,10 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     assert not at.exception
     # focused mode: one sample, the model's label preselected; every decision serves the next sample
     at.toggle(key="focus_mode").set_value(True).run()
+    # the evidence: the finished model's top 3 classes and the 3 nearest trusted samples, with their labels
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Model's top 3:" in shown and "Nearest trusted samples" in shown
+    assert sum("trusted: **" in c.value for c in at.caption) == 3
     seen = []
     for k in range(10):
         sid = at.session_state["focus_sid"]
