@@ -3,6 +3,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
@@ -324,3 +325,29 @@ def test_the_chosen_epoch_stays_while_training_adds_epochs(app, tmp_path):
                     **run.epoch_arrays(3))
     at.run()
     assert at.slider(key="monitor_epoch").value == 5
+
+
+def test_the_training_image_size_chosen_on_setup_reaches_the_run_and_its_thumbnails(app, tmp_path):
+    from PIL import Image
+
+    from app import state
+
+    rng = np.random.default_rng(0)
+    for c in ("cat", "dog"):
+        (tmp_path / "photos" / c).mkdir(parents=True)
+        for i in range(40):  # 10 a class go to the clean set
+            pixels = rng.integers(0, 255, (96, 128, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "photos" / c / f"{i}.jpg")
+    app.selectbox(key="setup_kind").set_value("folder").run()
+    app.text_input(key="setup_path").set_value(str(tmp_path / "photos")).run()
+    app.radio(key="setup_clean_by").set_value("random").run()
+    app.number_input(key="setup_image_size").set_value(48).run()
+    app.number_input(key="setup_epochs").set_value(1).run()
+    next(b for b in app.button if b.label == "Start training").click().run()
+    at = wait_for_job(app)
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    run = state.current_run()
+    assert run.config()["image_size"] == 48
+    assert state.source(run.config()["data"], 48).train.images.shape[1:] == (3, 48, 48)  # 96x128 centre-cropped
+    at.switch_page("../pages/review.py").run()
+    assert not at.exception
