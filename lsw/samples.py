@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 # the `set` column: D^n (scored, may be flagged), D^c, or the validation part of the trusted set
 AUDITED, TRUSTED, VALIDATION = "audited", "trusted", "validation"
+SETS = [AUDITED, TRUSTED, VALIDATION]
 
 
 def sample_table(run: RunDir, epoch: int | None = None, trusted: bool = False) -> pd.DataFrame:
@@ -57,22 +58,28 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
           pred: np.ndarray, prob: np.ndarray, trust: np.ndarray | None) -> pd.DataFrame:
     loss = np.asarray(loss, dtype=np.float32)
     trust = np.exp(-loss.astype(np.float64)) if trust is None else trust
-    # Names by one array lookup (code -1 -> ""), not a Python loop: a run of 1M samples builds in seconds.
-    names = np.array([str(c) for c in s["classes"]] + [""], dtype=object)
+    # Class names as categoricals over the codes (code -1 -> ""): no string is built per sample, so a run of
+    # 1M samples builds its table in a second (strings took 0.8 s a column at 900,000 rows).
+    names = [str(c) for c in s["classes"]] + [""]
+
+    def named(codes: np.ndarray) -> pd.Categorical:
+        codes = np.asarray(codes, dtype=np.int64)
+        return pd.Categorical.from_codes(np.where(codes < 0, len(names) - 1, codes), categories=names)
+
     labels = s["labels"][index]
     source = s["source_labels"][index] if "source_labels" in s else np.full(len(index), -1)
     pred = np.asarray(pred, dtype=np.int64)
     return pd.DataFrame({
         "row": index,
         "id": s["ids"][index].astype(object),
-        "set": which,
+        "set": pd.Categorical.from_codes(np.full(len(index), SETS.index(which), dtype=np.int8), categories=SETS),
         "label": labels,
-        "label_name": names[labels],
-        "source_name": names[source],
+        "label_name": named(labels),
+        "source_name": named(source),
         weight_name: np.asarray(weight, dtype=np.float32),
         "loss": loss,
         "pred": pred,
-        "pred_name": names[pred],
+        "pred_name": named(pred),
         "prob": np.asarray(prob, dtype=np.float32),
         "trust": np.asarray(trust, dtype=np.float32),
     })
