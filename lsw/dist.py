@@ -25,6 +25,7 @@ waits longer than $LSW_DIST_TIMEOUT_S seconds (default 600) raises `PeerLost`: o
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 from collections.abc import Callable
@@ -106,7 +107,8 @@ def _collective(what: str) -> Iterator[None]:
     try:
         yield
     except RuntimeError as e:  # torch.distributed.DistBackendError and gloo's own errors
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        reason = re.sub(r"^\[[^\]]*\]\s*", "", first).split(". ")[0][:160]  # gloo's "[file.cc:545] " goes
         raise PeerLost(f"process {rank()} of {world_size()}: {what} failed, so another process of this run "
                        f"stopped or hung ({reason}); every process stops. Resume with the same torchrun command "
                        "and --resume") from e
