@@ -4,9 +4,10 @@
     python bench/data_parallel.py --procs 1,2,4 --device cuda --data cifar10:PATH --epochs 5 --out /tmp/dp
 
 Each count runs `torchrun --standalone --nproc-per-node N -m lsw run ...` with the same flags (same global
-batch size and learning rate) into its own folder. On the CPU the cores are shared out: each process gets
-cores / N threads (OMP_NUM_THREADS), so one process uses every core as well. On CUDA each process takes
-one GPU; counts above the machine's GPUs are reported as skipped.
+batch size and learning rate) into its own folder. On the CPU each process gets --threads threads
+(OMP_NUM_THREADS; default 1, one core per process: on a busy machine one process with every core's
+threads measured mostly the other load's contention). On CUDA each process takes one GPU; counts above
+the machine's GPUs are reported as skipped.
 
 Columns: train samples/s = epochs * |D^n| / the training seconds of the summary (`lsw_seconds`, the
 steps alone, per-epoch evaluation excluded); wall = the whole command (start-up, data, evaluation,
@@ -34,7 +35,7 @@ def run_one(procs: int, args: argparse.Namespace) -> dict:
                                                           if args.max_samples else [])
     env = dict(os.environ)
     if args.device == "cpu":
-        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // procs))
+        env["OMP_NUM_THREADS"] = str(args.threads)
     started = time.perf_counter()
     r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -54,6 +55,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=10)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--max-samples", type=int, default=None)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per process on the CPU")
     p.add_argument("--out", required=True)
     args = p.parse_args()
     gpus = 0
@@ -62,7 +64,7 @@ def main() -> None:
 
         gpus = torch.cuda.device_count()
     print(f"{args.data}, {args.noise}, {args.epochs} epochs, global batch {args.batch_size}, device {args.device}, "
-          f"{os.cpu_count()} cores" + (f", {gpus} GPU(s)" if args.device == "cuda" else ""))
+          f"{os.cpu_count()} cores, {args.threads} thread(s) per process" + (f", {gpus} GPU(s)" if args.device == "cuda" else ""))
     print(f"{'procs':>5} {'train samples/s':>16} {'train s':>8} {'wall s':>8} {'AUC':>7}")
     for n in (int(x) for x in args.procs.split(",")):
         if args.device == "cuda" and n > gpus:

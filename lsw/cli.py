@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 import threading
 import traceback
@@ -44,9 +45,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 130
         return 0
     try:
-        with TqdmProgress() as bar:
-            summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True,
-                                cancel=cancel)
+        if args.progress_lines:
+            summary = run_audit(config, run.path, resume=args.resume, on_progress=_progress_line,
+                                on_event=lambda event: _line({"epoch": event.epoch}), cancel=cancel)
+        else:
+            with TqdmProgress() as bar:
+                summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True,
+                                    cancel=cancel)
     except Cancelled:
         raise KeyboardInterrupt from None  # the same message as Ctrl-C in one process
     print(results_table(summary))
@@ -64,6 +69,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _line(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def _progress_line(phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
+    """--progress-lines: the progress as one JSON line a step, for `lsw.torchrunjob` to read."""
+    _line({"progress": [phase, epoch, epochs, step, steps]})
+
+
 def _run_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: F821
     """The config to run: the saved one for --resume, else the flags' (or the next round's); LswError for
     a contradiction or a folder that holds a run already."""
@@ -77,7 +91,10 @@ def _run_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: 
         if run.exists() and not args.force:
             raise LswError(f"{run.path} already holds a run: pass --resume to continue it, --force to overwrite, "
                            "or choose another --out")
-        config = _round_config(args, run) if args.from_run else config_from_args(args)
+        if args.config_json:
+            config = RunConfig.from_dict(json.loads(args.config_json))
+        else:
+            config = _round_config(args, run) if args.from_run else config_from_args(args)
         if args.trusted and not args.from_run:
             config.trusted = str(Path(args.trusted).resolve())
     return config
@@ -185,6 +202,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                         "in --reviews (relabel/correct join D^c, exclude drops, ambiguous stays out); other flags "
                         "are taken from that run")
     p.add_argument("--trusted", default=None, metavar="PATH", help="a trusted-set JSON (lsw.trusted) as D^c")
+    p.add_argument("--config-json", default=None, metavar="JSON",
+                   help="a whole RunConfig as JSON instead of the flags above (the dashboard's torchrun start)")
+    p.add_argument("--progress-lines", action="store_true",
+                   help="report progress as JSON lines on stdout instead of a bar (read by the dashboard)")
     p.add_argument("--reviews", default=str(reviews_path()),
                    help="the review log --from-run reads (default: the dashboard's, %(default)s)")
     p.set_defaults(func=cmd_run)

@@ -194,3 +194,40 @@ def test_a_dead_process_stops_the_other_with_one_line(tmp_path):
     lines = [line for line in err.splitlines() if line.startswith("error: process 0 of 2")]
     assert len(lines) == 1 and "another process of this run stopped" in lines[0], err[-3000:]
     assert run.status().state == "failed" and "another process" in run.status().message
+
+
+# -- the dashboard's job -----------------------------------------------------------------------
+SMALL = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", max_samples=400)
+
+
+def wait_job(job, until=lambda snap: not snap.active, timeout=300):
+    deadline, seen = time.time() + timeout, []
+    while not until(job.snapshot()) and time.time() < deadline:
+        seen.append(job.snapshot())
+        time.sleep(0.05)
+    return job.snapshot(), seen
+
+
+def test_the_dashboard_job_trains_through_torchrun_with_the_live_view(tmp_path):
+    from lsw.job import JobRegistry
+    from lsw.torchrunjob import TorchrunJob
+
+    job = JobRegistry(tmp_path).start(RunConfig(**SMALL, epochs=2), procs=2)
+    assert isinstance(job, TorchrunJob)
+    snap, seen = wait_job(job)
+    assert snap.status == "done" and snap.last_event_epoch == 2, snap
+    assert any(s.phase == "lsw" and s.steps > 0 and 0 < s.step for s in seen)  # progress came through
+    assert job.summary["world_size"] == 2 and RunDir(snap.run_dir).epochs() == [1, 2]
+
+
+def test_stopping_the_dashboard_job_stops_every_process(tmp_path):
+    from lsw.job import JobRegistry
+
+    reg = JobRegistry(tmp_path)
+    job = reg.start(RunConfig(**SMALL, epochs=30), procs=2)
+    wait_job(job, until=lambda snap: snap.last_event_epoch >= 1 or not snap.active)
+    job.stop()
+    snap, _ = wait_job(job, timeout=60)
+    run = RunDir(snap.run_dir)
+    assert snap.status == "stopped" and run.status().state == "stopped", (snap, run.status())
+    assert 1 <= len(run.epochs()) < 30
