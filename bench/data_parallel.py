@@ -63,8 +63,9 @@ def main() -> None:
         import torch
 
         gpus = torch.cuda.device_count()
+    gpu_note = f", {gpus} GPU(s)" if args.device == "cuda" else ""
     print(f"{args.data}, {args.noise}, {args.epochs} epochs, global batch {args.batch_size}, device {args.device}, "
-          f"{os.cpu_count()} cores, {args.threads} thread(s) per process" + (f", {gpus} GPU(s)" if args.device == "cuda" else ""))
+          f"{os.cpu_count()} cores, {args.threads} thread(s) per process{gpu_note}")
     print(f"{'procs':>5} {'train samples/s':>16} {'train s':>8} {'wall s':>8} {'AUC':>7}")
     for n in (int(x) for x in args.procs.split(",")):
         if args.device == "cuda" and n > gpus:

@@ -2,8 +2,9 @@
 
 `torchrun --nproc-per-node N -m lsw run ...` sets RANK, WORLD_SIZE, LOCAL_RANK and the rendezvous
 address in each process's environment; `start` joins the group they describe (nccl for CUDA tensors,
-each process on cuda:LOCAL_RANK, `local_device`; gloo for CPU tensors). Every helper below is the identity in a single process (and
-after `finish`), so a single-process run computes exactly what it computed before this module existed.
+each process on cuda:LOCAL_RANK, `local_device`; gloo for CPU tensors). Every helper below is the
+identity in a single process (and after `finish`), so a single-process run computes exactly what it
+computed before this module existed.
 
 How a step is shared (see `lsw.train.Trainer.train_epoch`): every process draws the same permutation
 and the same clean batch from the same seeded generator and takes its contiguous `part` of each; the

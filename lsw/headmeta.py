@@ -26,7 +26,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from lsw import dist
-from lsw.reweight import StepResult, apply_grads, batch_stats_only, clean_mean_loss, per_sample_loss, upcast, weighted_loss
+from lsw.reweight import (
+    StepResult,
+    apply_grads,
+    batch_stats_only,
+    clean_mean_loss,
+    per_sample_loss,
+    upcast,
+    weighted_loss,
+)
 
 
 def error_vectors(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,8 @@ class RunRecorder:
         number of processes that train it (`lsw.dist`)."""
         p, src = self.problem, self.problem.source
         self.run.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
-                               "device": device, "world_size": world_size, "noise_rate": p.noise_rate, "classes": src.train.classes,
+                               "device": device, "world_size": world_size, "noise_rate": p.noise_rate,
+                               "classes": src.train.classes,
                                "clean_set": p.clean_origin, "unverified": p.unverified})
         if p.trusted_set is not None:
             self.run.write_trusted(p.trusted_set)
