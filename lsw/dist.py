@@ -154,11 +154,17 @@ def count(n: int) -> int:
 
 
 def mean(t: torch.Tensor, dim: int | None = None) -> torch.Tensor:
-    """t.mean(dim) over the rows of every process (dim None: over every element)."""
+    """t.mean(dim) over the rows of every process (dim None: over every element); not differentiable."""
     if not active():
         return t.mean() if dim is None else t.mean(dim)
     n = t.numel() if dim is None else t.shape[dim]
     return all_sum(t.sum() if dim is None else t.sum(dim)) / count(n)
+
+
+def mean_share(losses: torch.Tensor) -> torch.Tensor:
+    """losses.mean() in a single process; else this process's share of the mean over every process's rows,
+    sum(losses) / (rows of all), whose gradients, summed over the processes, are the global mean's."""
+    return losses.mean() if not active() else losses.sum() / count(len(losses))
 
 
 def part(t: torch.Tensor) -> torch.Tensor:

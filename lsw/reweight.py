@@ -80,7 +80,7 @@ def clean_mean_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     every process's rows (so the gradients, summed, are the global batch's)."""
     if not dist.active():
         return F.cross_entropy(upcast(logits), y)
-    return F.cross_entropy(upcast(logits), y, reduction="sum") / dist.count(len(y))
+    return dist.mean_share(per_sample_loss(logits, y))
 
 
 def clean_directional_derivatives(
@@ -231,7 +231,7 @@ def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     """Ordinary (optionally weighted) cross-entropy step; the baseline LSW is measured against."""
     model.train()
     losses = per_sample_loss(model(x), y)
-    loss = dist.mean(losses) if weights is None else weighted_loss(losses, weights)
+    loss = dist.mean_share(losses) if weights is None else weighted_loss(losses, weights)
     loss.backward()
     dist.sum_grads([p for p in model.parameters() if p.grad is not None])
     optimizer.step()

@@ -54,6 +54,7 @@ def one_step(meta: str, rows: slice, clean_rows: slice):
     """One LSW step on rows `rows` of a fixed batch (alpha not uniform); returns the parameters after it
     and dLc/dalpha of those rows."""
     from lsw.methods import LSW_STEPS
+    from lsw.reweight import plain_step
 
     torch.manual_seed(0)
     model = NoBatchNorm().double()
@@ -61,6 +62,9 @@ def one_step(meta: str, rows: slice, clean_rows: slice):
     x, y = torch.randn(12, 1, 6, 6, dtype=torch.float64), torch.randint(0, 3, (12,))
     xc, yc = torch.randn(8, 1, 6, 6, dtype=torch.float64), torch.randint(0, 3, (8,))
     alpha = torch.linspace(0.2, 0.9, 12, dtype=torch.float64)
+    if meta == "plain":  # small-loss's step
+        loss = plain_step(model, opt, x[rows], y[rows])
+        return [p.detach().clone() for p in model.parameters()], torch.zeros(0), loss
     res = LSW_STEPS[meta](model, opt, x[rows], y[rows], alpha[rows], (xc[clean_rows], yc[clean_rows]), eta=0.1)
     return [p.detach().clone() for p in model.parameters()], res.grad_alpha, res.loss
 
@@ -78,10 +82,11 @@ def _step_worker(rank: int, port: int, meta: str, out: str) -> None:
     dist.finish()
 
 
-@pytest.mark.parametrize("meta", ["head", "full"])
+@pytest.mark.parametrize("meta", ["head", "full", "plain"])
 def test_a_step_shared_by_two_processes_is_the_single_process_step(tmp_path, meta):
     """Each process takes half the noisy and half the clean batch: the model after the step, every row's
-    dLc/dalpha and the loss are the single-process step's (float64, a model without BatchNorm)."""
+    dLc/dalpha and the loss are the single-process step's (float64, a model without BatchNorm); "plain" is
+    small-loss's step."""
     mp.spawn(_step_worker, args=(free_port(), meta, str(tmp_path)), nprocs=2)
     params, grad_alpha, loss = one_step(meta, slice(None), slice(None))
     parts = [torch.load(tmp_path / f"{r}.pt") for r in (0, 1)]
