@@ -4,6 +4,11 @@ with LSW, optionally retrain the final classifier, and write the summary and the
 The run's status (`RunDir.write_status`) is kept here, so a CLI run and a dashboard run read the
 same after a restart: running while it works, then done, stopped (cancelled) or failed with the
 reason; an unexpected error also leaves its traceback in the run's error log.
+
+Started by torchrun (`lsw.dist`), every process calls `run_audit`: they prepare the data and train
+together, and rank 0 alone writes the run folder, its status, the summary and any retraining (after the
+other processes have left); the folder is the one a single process writes, its config and summary
+recording `world_size`.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lsw import evidence
+from lsw import dist, evidence
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
@@ -42,6 +47,9 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
     run's error log and raised as AuditFailed (status "failed").
     """
     run = RunDir(out)
+    dist.start()
+    if not dist.is_main():
+        return _audit(config, run, resume, None, None, cancel, problem, False)
     run.write_status(RUNNING)
     try:
         summary = _audit(config, run, resume, on_event, on_progress, cancel, problem, progress_bars)
@@ -64,27 +72,32 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
            on_progress: Progress | None, cancel: threading.Event | None, problem: Problem | None,
            progress_bars: bool) -> dict:
     started = time.perf_counter()
+    main = dist.is_main()
     if resume:
-        config = RunConfig.from_dict(run.config())
+        config = RunConfig.from_dict(dist.from_main(lambda: saved_config(run)))
     if problem is None:
-        problem = prepare(config, progress=progress_bars)
+        problem = dist.each_machine_first(lambda: prepare(config, progress=progress_bars))
 
     def lsw_progress(epoch: int, step: int, steps: int) -> None:
         if on_progress is not None:
             on_progress("lsw", epoch, config.epochs, step, steps)
 
     recorder = RunRecorder(run, config, problem)
-    observers = [recorder] if on_event is None else [recorder, on_event]
+    observers = [recorder] + ([] if on_event is None else [on_event]) if main else []
     trainer = Trainer(config, problem, run.checkpoint, observers=observers, on_progress=lsw_progress, cancel=cancel,
                       started=started)
     if resume:
         trainer.load_checkpoint()
-        recorder.resume_from(trainer.epoch)
-    else:
-        recorder.start(str(trainer.device))
+        if main:
+            recorder.resume_from(trainer.epoch)
+    elif main:
+        recorder.start(str(trainer.device), dist.world_size())
     trainer.run()
+    dist.finish()  # the other processes are done; rank 0 goes on alone
+    if not main:
+        return {}
     run.write_evidence(**evidence.compute(trainer.model, trainer.data, problem.split.noisy, problem.split.clean,
-                                          config.seed))
+                                          config.seed))  # every process holds the whole set (`lsw.dist`)
     weight = trainer.method_score()
     score = flag_score(run_score(config.to_dict()), weight, trainer.last_trust)
     summary = summarize(config, problem, run, score, str(trainer.device))
@@ -103,6 +116,16 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
     summary["seconds"] = round(trainer.wall_seconds(), 3)  # every process that worked on the run
     run.write_summary(summary)
     return summary
+
+
+def saved_config(run: RunDir) -> dict:
+    """The config of the run to resume; LswError when this many processes did not train it."""
+    saved = run.config()
+    if saved.get("world_size", 1) != dist.world_size():
+        raise LswError(f"{run.path} was trained by {saved.get('world_size', 1)} process(es), not "
+                       f"{dist.world_size()}: resume it with the same number (torchrun --nproc-per-node ... "
+                       "--nnodes ...; without torchrun for 1)")
+    return saved
 
 
 def summarize(config: RunConfig, problem: Problem, run: RunDir, score: np.ndarray, device: str) -> dict:
@@ -133,6 +156,7 @@ def summarize(config: RunConfig, problem: Problem, run: RunDir, score: np.ndarra
         "threshold": config.threshold,
         "epochs": config.epochs,
         "device": device,
+        "world_size": dist.world_size(),
         "data": config.data,
         "noise": config.noise,
         "model": config.model,

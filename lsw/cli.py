@@ -2,6 +2,7 @@
 
     python -m lsw run --data digits --noise symmetric:0.3 --clean-per-class 10 --epochs 10 --out runs/d
     python -m lsw run --out runs/d --resume
+    torchrun --nproc-per-node 2 -m lsw run ...   (data-parallel, `lsw.dist`; rank 0 prints and writes)
     python -m lsw export --run runs/d --out runs/d/labels.csv [--reviews PATH]
     python -m lsw compare | paper-table | bench ...   (lsw.research, imported only for these)
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
+import threading
 import traceback
 from pathlib import Path
 
@@ -23,26 +26,34 @@ from lsw.runargs import add_run_args, config_from_args
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from lsw import dist
     from lsw.audit import run_audit
     from lsw.progress import TqdmProgress
     from lsw.rundir import RunDir
+    from lsw.train import Cancelled
 
     run = RunDir(args.out)
-    if args.resume and args.from_run:
-        raise LswError("--resume continues the run in --out; --from-run starts a new round: give one of them")
-    if args.resume:
-        if not run.exists():
-            raise LswError(f"nothing to resume in {run.path}: no run was started there")
-        config = RunConfig.from_dict(run.config())
-    else:
-        if run.exists() and not args.force:
-            raise LswError(f"{run.path} already holds a run: pass --resume to continue it, --force to overwrite, "
-                           "or choose another --out")
-        config = _round_config(args, run) if args.from_run else config_from_args(args)
-        if args.trusted and not args.from_run:
-            config.trusted = str(Path(args.trusted).resolve())
-    with TqdmProgress() as bar:
-        summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True)
+    dist.start()
+    config = dist.from_main(lambda: _run_config(args, run))
+    cancel = threading.Event()
+    if dist.world_size() > 1:
+        dist.stop_on_signals(cancel)
+    if not dist.is_main():  # another process of a torchrun: trains its share, writes and prints nothing
+        try:
+            run_audit(config, run.path, resume=args.resume, cancel=cancel)
+        except Cancelled:
+            return 130
+        return 0
+    try:
+        if args.progress_lines:
+            summary = run_audit(config, run.path, resume=args.resume, on_progress=_progress_line,
+                                on_event=lambda event: _line({"epoch": event.epoch}), cancel=cancel)
+        else:
+            with TqdmProgress() as bar:
+                summary = run_audit(config, run.path, resume=args.resume, on_progress=bar.update, progress_bars=True,
+                                    cancel=cancel)
+    except Cancelled:
+        raise KeyboardInterrupt from None  # the same message as Ctrl-C in one process
     print(results_table(summary))
     warning = unverified_warning(summary)
     if warning:
@@ -56,6 +67,37 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  {path}: {reason}")
     print(f"wrote the summary of {run.path}")
     return 0
+
+
+def _line(message: dict) -> None:
+    print(json.dumps(message), flush=True)
+
+
+def _progress_line(phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
+    """--progress-lines: the progress as one JSON line a step, for `lsw.torchrunjob` to read."""
+    _line({"progress": [phase, epoch, epochs, step, steps]})
+
+
+def _run_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: F821
+    """The config to run: the saved one for --resume, else the flags' (or the next round's); LswError for
+    a contradiction or a folder that holds a run already."""
+    if args.resume and args.from_run:
+        raise LswError("--resume continues the run in --out; --from-run starts a new round: give one of them")
+    if args.resume:
+        if not run.exists():
+            raise LswError(f"nothing to resume in {run.path}: no run was started there")
+        config = RunConfig.from_dict(run.config())
+    else:
+        if run.exists() and not args.force:
+            raise LswError(f"{run.path} already holds a run: pass --resume to continue it, --force to overwrite, "
+                           "or choose another --out")
+        if args.config_json:
+            config = RunConfig.from_dict(json.loads(args.config_json))
+        else:
+            config = _round_config(args, run) if args.from_run else config_from_args(args)
+        if args.trusted and not args.from_run:
+            config.trusted = str(Path(args.trusted).resolve())
+    return config
 
 
 def _round_config(args: argparse.Namespace, run: "RunDir") -> RunConfig:  # noqa: F821
@@ -160,6 +202,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                         "in --reviews (relabel/correct join D^c, exclude drops, ambiguous stays out); other flags "
                         "are taken from that run")
     p.add_argument("--trusted", default=None, metavar="PATH", help="a trusted-set JSON (lsw.trusted) as D^c")
+    p.add_argument("--config-json", default=None, metavar="JSON",
+                   help="a whole RunConfig as JSON instead of the flags above (the dashboard's torchrun start)")
+    p.add_argument("--progress-lines", action="store_true",
+                   help="report progress as JSON lines on stdout instead of a bar (read by the dashboard)")
     p.add_argument("--reviews", default=str(reviews_path()),
                    help="the review log --from-run reads (default: the dashboard's, %(default)s)")
     p.set_defaults(func=cmd_run)

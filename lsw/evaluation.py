@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from lsw import dist
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.events import EpochEvent
@@ -37,9 +38,12 @@ class Evaluation:
 
 @torch.no_grad()
 def batched(fn: Callable[[torch.Tensor], torch.Tensor], data: DeviceImages, index: np.ndarray,
-            batch_size: int = 1024) -> torch.Tensor:
+            batch_size: int = 1024, split: bool = False) -> torch.Tensor:
     """fn(normalised images) over rows `index` of `data` in batches, no augmentation, float32, concatenated.
-    The caller puts the model in eval mode."""
+    The caller puts the model in eval mode. `split`: in a data-parallel run each process computes its share
+    of the rows and every process gets the whole result (`lsw.dist.gather_rows`)."""
+    if split:
+        return dist.gather_rows(lambda share: batched(fn, data, share, batch_size), index)
     idx = torch.as_tensor(index, device=data.device)
     out = []
     for s in range(0, len(idx), batch_size):
@@ -54,10 +58,11 @@ def predict_proba(model: torch.nn.Module, data: DeviceImages, index: np.ndarray)
     return torch.softmax(batched(model, data, index), 1).cpu().numpy()
 
 
-def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray) -> Evaluation:
-    """Loss of `labels`, predicted class and its probability for rows `index` of `data`."""
+def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,
+             split: bool = False) -> Evaluation:
+    """Loss of `labels`, predicted class and its probability for rows `index` of `data` (`split`: see `batched`)."""
     model.eval()
-    logits = batched(model, data, index)
+    logits = batched(model, data, index, split=split)
     loss = per_sample_loss(logits, torch.as_tensor(labels, device=logits.device))
     prob, pred = torch.softmax(logits, 1).max(1)
     return Evaluation(loss.cpu().numpy().astype(np.float32), pred.cpu().numpy().astype(np.int64),
@@ -68,6 +73,8 @@ class EpochEvaluator:
     """Builds the EpochEvent of a finished epoch from the model and the method's state.
 
     data: the train set on the device; test: the test set on the device, or None (not evaluated).
+    In a data-parallel run every process evaluates its share of each set and gets the whole result, so
+    every process builds the same event (rank 0 alone hands it to observers).
     """
 
     def __init__(self, config: RunConfig, problem: Problem, data: DeviceImages, test: DeviceImages | None) -> None:
@@ -81,13 +88,14 @@ class EpochEvaluator:
         """method_scores(eval_loss over D^n) -> the method's own per-sample score (`Method.scores`)."""
         cfg, p = self.config, self.problem
         noisy, val = p.split.noisy, p.split.val
-        ev = evaluate(model, self.data, noisy, p.labels[noisy])
-        clean_ev = evaluate(model, self.data, p.split.clean, p.labels[p.split.clean])
-        val_ev = evaluate(model, self.data, val, p.labels[val]) if len(val) else None
+        ev = evaluate(model, self.data, noisy, p.labels[noisy], split=True)
+        clean_ev = evaluate(model, self.data, p.split.clean, p.labels[p.split.clean], split=True)
+        val_ev = evaluate(model, self.data, val, p.labels[val], split=True) if len(val) else None
         test_acc = None
         if self.test is not None:
             test = p.source.test
-            test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels).pred, test.labels)
+            test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels, split=True).pred,
+                                test.labels)
         weight = np.asarray(method_scores(ev.loss), dtype=np.float32)
         trust = self.trust.update(epoch, ev.loss)
         score = flag_score(run_score(cfg.to_dict()), weight, trust)
@@ -104,7 +112,7 @@ class EpochEvaluator:
         sets = {f"{name}_{k}": getattr(e, k) for name, e in (("clean", clean_ev), ("val", val_ev)) if e is not None
                 for k in ("loss", "pred", "prob")}
         model.eval()
-        features = batched(model.features, self.data, noisy[self.positions]).cpu().numpy()
+        features = batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
         return EpochEvent(
             epoch=epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, trust=trust, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy]), test_acc=test_acc,

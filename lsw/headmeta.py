@@ -25,7 +25,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lsw.reweight import StepResult, apply_grads, batch_stats_only, per_sample_loss, upcast, weighted_loss
+from lsw import dist
+from lsw.reweight import (
+    StepResult,
+    apply_grads,
+    batch_stats_only,
+    clean_mean_loss,
+    per_sample_loss,
+    upcast,
+    weighted_loss,
+)
 
 
 def error_vectors(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -56,16 +65,16 @@ def head_meta_gradient(head: nn.Linear, head_grads: tuple[torch.Tensor, torch.Te
         z_clean = h_clean @ w.T
         if head.bias is not None:
             z_clean = z_clean + (upcast(head.bias) - eta * upcast(head_grads[1]))
-        clean_loss = F.cross_entropy(z_clean, y_clean)
+        clean_loss = dist.all_sum(clean_mean_loss(z_clean, y_clean))
         delta_clean = error_vectors(z_clean, y_clean)
-        g_w = delta_clean.T @ h_clean / len(y_clean)  # (K, D)
+        g_w = dist.all_sum(delta_clean.T @ h_clean) / dist.count(len(y_clean))  # (K, D)
         along = h @ g_w.T  # (n, K)
         if head.bias is not None:
-            along = along + delta_clean.mean(0)
+            along = along + dist.mean(delta_clean, 0)
         d = (error_vectors(logits, y) * along).sum(1)
         alpha = alpha.to(d.dtype)
-        s = alpha.sum()
-        return -(eta / s) * (d - (alpha * d).sum() / s), clean_loss
+        s = dist.all_sum(alpha.sum())
+        return -(eta / s) * (d - dist.all_sum((alpha * d).sum()) / s), clean_loss
 
 
 def clean_features(model: nn.Module, x_clean: torch.Tensor) -> torch.Tensor:
@@ -85,7 +94,7 @@ def lsw_head_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.T
     h = model.features(x)
     logits = model.head(h)
     loss = weighted_loss(per_sample_loss(logits, y), alpha)
-    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+    grads = dist.all_sum_each(dict(zip(params, torch.autograd.grad(loss, list(params.values())))))
     grad_alpha = clean_loss = None
     if clean is not None:
         head = model.head

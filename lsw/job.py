@@ -127,8 +127,14 @@ class JobRegistry:
         with self._lock:
             return self._job
 
-    def start(self, config: RunConfig, resume_dir: str | Path | None = None) -> TrainingJob:
-        """Start a new run (or resume the one in `resume_dir`). Refuses while another is active."""
+    def start(self, config: RunConfig, resume_dir: str | Path | None = None, procs: int = 1) -> TrainingJob:
+        """Start a new run (or resume the one in `resume_dir`, with as many processes as trained it).
+        `procs` > 1: data-parallel through torchrun (`lsw.torchrunjob`). Refuses while another is active."""
+        from lsw.torchrunjob import TorchrunJob
+
+        def make(run_dir: Path, **kw: object) -> TrainingJob:
+            return TorchrunJob(config, run_dir, procs, **kw) if procs > 1 else TrainingJob(config, run_dir, **kw)
+
         with self._lock:
             if self._job is not None and self._job.snapshot().active:
                 raise LswError("a training run is already in progress: stop it first")
@@ -136,10 +142,11 @@ class JobRegistry:
                 run = RunDir(resume_dir)
                 if not run.checkpoint.exists():
                     raise LswError(f"{run.path} has no checkpoint to resume from: start a new run")
-                job = TrainingJob(config, run.path, resume=True)
+                procs = run.config().get("world_size", 1)
+                job = make(run.path, resume=True)
             else:
                 run_id = RunDir.new_id()
-                job = TrainingJob(config, self.runs_root / run_id, run_id=run_id)
+                job = make(self.runs_root / run_id, run_id=run_id)
             self._job = job
             job.start()
             return job

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from lsw import dist
 from lsw.config import RunConfig
 from lsw.models import build_model
 
@@ -59,10 +60,11 @@ def run_epoch(optimizer: torch.optim.Optimizer, batches: Sequence[torch.Tensor],
               on_progress: Callable[[int, int], None] | None = None) -> float:
     """One epoch: for batch i (the positions of its rows), set the learning rate to lr_at(i) and take
     step(positions, lr) under autocast. The cancel flag is checked before every step; on_progress(i + 1,
-    steps) after it. Returns the mean of the steps' losses (the epoch's one host sync)."""
+    steps) after it. Returns the mean of the steps' losses (the epoch's one host sync). Data-parallel
+    (`lsw.dist`): every process stops at the same step, and the losses are summed over the processes."""
     loss_sum = torch.zeros((), device=device)
     for i, positions in enumerate(batches):
-        if cancel is not None and cancel.is_set():
+        if cancel is not None and dist.any_set(cancel):
             raise Cancelled()
         lr = lr_at(i)
         for group in optimizer.param_groups:
@@ -71,4 +73,4 @@ def run_epoch(optimizer: torch.optim.Optimizer, batches: Sequence[torch.Tensor],
             loss_sum += step(positions, lr)
         if on_progress is not None:
             on_progress(i + 1, len(batches))
-    return float(loss_sum) / len(batches)
+    return float(dist.all_sum(loss_sum)) / len(batches)

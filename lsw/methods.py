@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from lsw import dist
 from lsw.config import RunConfig
 from lsw.headmeta import lsw_head_step
 from lsw.reweight import (
@@ -37,6 +38,7 @@ class Method:
 
     name = ""
     needs_clean = True
+    distributed = False  # whether `step` and `merge` work data-parallel (`lsw.dist`)
 
     def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
         self.n, self.config, self.device = n, config, device
@@ -54,11 +56,16 @@ class Method:
     def load_state_dict(self, state: dict) -> None:
         pass
 
+    def merge(self, held: torch.Tensor) -> None:
+        """After a data-parallel epoch: take each sample's state from the process that held it (`held`: this
+        process's positions in D^n)."""
+
 
 class LSW(Method):
     """alpha = sigmoid(w), w accumulated (see `lsw.reweight` for the reading of Algorithm 1)."""
 
     name = "lsw"
+    distributed = True
 
     def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
         super().__init__(n, config, device)
@@ -87,11 +94,14 @@ class LSW(Method):
             return scale_meta_gradient(grad_alpha, self.config.alpha_norm)
         if first_alpha_epoch:
             self.grad_scale_n += 1
-            self.grad_scale += (grad_alpha.abs().mean() - self.grad_scale) / self.grad_scale_n
+            self.grad_scale += (dist.mean(grad_alpha.abs()) - self.grad_scale) / self.grad_scale_n
         return grad_alpha / self.grad_scale.clamp_min(1e-20)
 
     def scores(self, eval_loss):
         return torch.sigmoid(self.w).cpu().numpy()
+
+    def merge(self, held):
+        self.w = dist.merge_rows(self.w, held)
 
     def state_dict(self):
         return {"w": self.w.cpu(), "grad_scale": self.grad_scale.cpu(), "grad_scale_n": self.grad_scale_n,
@@ -194,6 +204,7 @@ class SmallLoss(Method):
 
     name = "small-loss"
     needs_clean = False
+    distributed = True
 
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
         return plain_step(model, opt, x, y)

@@ -20,11 +20,13 @@ class RunRecorder:
         self.run, self.config, self.problem = run, config, problem
         self.name = score_name(config.method)
 
-    def start(self, device: str) -> None:
-        """The run's config and samples: what the run is about, before the first epoch."""
+    def start(self, device: str, world_size: int = 1) -> None:
+        """The run's config and samples: what the run is about, before the first epoch. `world_size`: the
+        number of processes that train it (`lsw.dist`)."""
         p, src = self.problem, self.problem.source
         self.run.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
-                               "device": device, "noise_rate": p.noise_rate, "classes": src.train.classes,
+                               "device": device, "world_size": world_size, "noise_rate": p.noise_rate,
+                               "classes": src.train.classes,
                                "clean_set": p.clean_origin, "unverified": p.unverified})
         if p.trusted_set is not None:
             self.run.write_trusted(p.trusted_set)

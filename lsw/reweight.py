@@ -38,6 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, jvp
 
+from lsw import dist
+
 Params = dict[str, torch.Tensor]
 
 
@@ -68,8 +70,17 @@ def batch_stats_only(model: nn.Module) -> Iterator[None]:
 
 
 def weighted_loss(losses: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """Eq. 1's normalised weighted loss sum(alpha * l) / sum(alpha)."""
-    return (alpha * losses).sum() / alpha.sum()
+    """Eq. 1's normalised weighted loss sum(alpha * l) / sum(alpha); in a distributed run this process's
+    share of it, sum(alpha) taken over the global batch (`lsw.dist`)."""
+    return (alpha * losses).sum() / dist.all_sum(alpha.sum())
+
+
+def clean_mean_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the clean batch; in a distributed run this process's share of the mean over
+    every process's rows (so the gradients, summed, are the global batch's)."""
+    if not dist.active():
+        return F.cross_entropy(upcast(logits), y)
+    return dist.mean_share(per_sample_loss(logits, y))
 
 
 def clean_directional_derivatives(
@@ -98,8 +109,9 @@ def clean_directional_derivatives(
     names = list(params)
     with batch_stats_only(model):
         virtual = {k: (params[k].detach() - eta * grads[k].detach()).requires_grad_(True) for k in names}
-        clean_loss = F.cross_entropy(upcast(functional_call(model, virtual, (x_clean,))), y_clean)
-        g_clean = torch.autograd.grad(clean_loss, [virtual[k] for k in names])
+        clean_loss = clean_mean_loss(functional_call(model, virtual, (x_clean,)), y_clean)
+        g_clean = list(dist.all_sum_each(dict(zip(names, torch.autograd.grad(clean_loss, [virtual[k] for k in names]))))
+                       .values())
 
         def losses_at(p: Params) -> torch.Tensor:
             return per_sample_loss(functional_call(model, p, (x,)), y)
@@ -107,7 +119,7 @@ def clean_directional_derivatives(
         primals = {k: params[k].detach() for k in names}
         tangents = {k: t.to(primals[k].dtype) for k, t in zip(names, g_clean)}
         _, d = jvp(losses_at, (primals,), (tangents,))
-    return d, clean_loss.detach()
+    return d, dist.all_sum(clean_loss.detach())
 
 
 def alpha_meta_gradient(
@@ -131,8 +143,8 @@ def alpha_meta_gradient(
     """
     d, clean_loss = clean_directional_derivatives(model, params, grads, x, y, x_clean, y_clean, eta)
     alpha = alpha.to(d.dtype)
-    s = alpha.sum()
-    d_mean = (alpha * d).sum() / s  # = <g_c, g>
+    s = dist.all_sum(alpha.sum())
+    d_mean = dist.all_sum((alpha * d).sum()) / s  # = <g_c, g>
     return -(eta / s) * (d - d_mean), clean_loss
 
 
@@ -141,7 +153,7 @@ def scale_meta_gradient(grad_alpha: torch.Tensor, mode: str = "mean_abs") -> tor
     if mode == "none":
         return grad_alpha
     if mode == "mean_abs":
-        return grad_alpha / grad_alpha.abs().mean().clamp_min(1e-12)
+        return grad_alpha / dist.mean(grad_alpha.abs()).clamp_min(1e-12)
     raise ValueError(f"unknown alpha normalisation '{mode}': use mean_abs or none")
 
 
@@ -185,7 +197,7 @@ def reweighted_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch
     losses = per_sample_loss(model(x), y)
     w, norm = weigh(losses, params)
     loss = (w * losses).sum() / norm
-    grads = dict(zip(params, torch.autograd.grad(loss, list(params.values()))))
+    grads = dist.all_sum_each(dict(zip(params, torch.autograd.grad(loss, list(params.values())))))
     extra = meta(params, grads) if meta is not None else None
     apply_grads(optimizer, params, grads)
     return loss.detach(), extra
@@ -209,7 +221,7 @@ def lsw_step(
     if clean is not None:
         meta = lambda params, grads: alpha_meta_gradient(  # noqa: E731
             model, params, grads, x, y, alpha, clean[0], clean[1], eta)
-    loss, out = reweighted_step(model, optimizer, x, y, lambda losses, params: (alpha, alpha.sum()), meta)
+    loss, out = reweighted_step(model, optimizer, x, y, lambda losses, params: (alpha, dist.all_sum(alpha.sum())), meta)
     grad_alpha, clean_loss = out if out is not None else (None, None)
     return StepResult(loss, grad_alpha, clean_loss)
 
@@ -219,8 +231,9 @@ def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tens
     """Ordinary (optionally weighted) cross-entropy step; the baseline LSW is measured against."""
     model.train()
     losses = per_sample_loss(model(x), y)
-    loss = losses.mean() if weights is None else weighted_loss(losses, weights)
+    loss = dist.mean_share(losses) if weights is None else weighted_loss(losses, weights)
     loss.backward()
+    dist.sum_grads([p for p in model.parameters() if p.grad is not None])
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     return loss.detach()

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lsw import dist
 from lsw.atomic import atomic_write
 from lsw.batches import make_images
 from lsw.config import RunConfig
@@ -36,6 +37,11 @@ class Trainer:
     Usage: `Trainer(config, problem, checkpoint, observers=[recorder]).run()`; `load_checkpoint()` first
     continues a run. The method's own per-sample score over D^n (split order, higher = trusted: alpha
     for LSW) is `method_score()`. `started`: `time.perf_counter()` when this process began on the run.
+
+    Started by torchrun, every process builds a Trainer and they train data-parallel (`lsw.dist`): each
+    takes its share of every batch, rank 0 alone writes the checkpoint, and a resume reads rank 0's.
+    Each process holds the whole training set (resident or streamed, as one process would): any process
+    may be handed any row in the next epoch's permutation.
     """
 
     def __init__(self, config: RunConfig, problem: Problem, checkpoint: str | Path,
@@ -45,7 +51,7 @@ class Trainer:
         self.config, self.problem, self.checkpoint = config, problem, Path(checkpoint)
         self.observers, self.on_progress = list(observers), on_progress
         self.cancel = cancel or threading.Event()
-        self.device = resolve_device(config.device)
+        self.device = dist.local_device(resolve_device(config.device))
         train = problem.source.train
         self.data = make_images(train.images, self.device, train.hflip, config.data_path)
         test = problem.source.test if config.eval_test else None
@@ -57,6 +63,8 @@ class Trainer:
         self.labels = torch.as_tensor(problem.labels, device=self.device)
         self.model, self.optimizer = build_training(config, train.shape, train.num_classes, self.device, config.seed)
         self.method = make_method(config.method, len(self.noisy), config, self.device)
+        if dist.active():
+            check_parallel(config, self.method, len(self.clean))
         self.last_loss = np.zeros(len(self.noisy), dtype=np.float32)  # latest evaluation loss over D^n
         self.last_trust = np.ones(len(self.noisy), dtype=np.float32)  # latest trust score (`lsw.trust`)
         self.gen = torch.Generator().manual_seed(config.seed)
@@ -87,6 +95,8 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
+        if not dist.is_main():
+            return
         state = {
             "epoch": self.epoch, "elapsed": self.elapsed, "wall": self.wall_seconds(),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -100,9 +110,7 @@ class Trainer:
         atomic_write(self.checkpoint, lambda f: torch.save(state, f))
 
     def load_checkpoint(self) -> None:
-        if not self.checkpoint.exists():
-            raise LswError(f"no checkpoint to resume from in {self.checkpoint.parent}: start a new run")
-        state = torch.load(self.checkpoint, map_location=self.device, weights_only=False)
+        state = dist.from_main(self.read_checkpoint)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.method.load_state_dict(state["method"])
@@ -117,6 +125,14 @@ class Trainer:
             torch.cuda.set_rng_state(state["cuda_rng"])
         self.epoch, self.elapsed = state["epoch"], state["elapsed"]
         self.wall_before = state.get("wall", state["elapsed"])
+
+    def read_checkpoint(self) -> dict:
+        """The checkpoint's state; data-parallel, read by rank 0 onto the CPU and handed to every process
+        (the run folder need not be on a disk the other machines see)."""
+        if not self.checkpoint.exists():
+            raise LswError(f"no checkpoint to resume from in {self.checkpoint.parent}: start a new run")
+        where = "cpu" if dist.active() else self.device
+        return torch.load(self.checkpoint, map_location=where, weights_only=False)
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self) -> list[EpochEvent]:
@@ -149,13 +165,15 @@ class Trainer:
     def train_epoch(self) -> None:
         cfg, epoch = self.config, self.epoch
         started = time.perf_counter()
-        batches = epoch_batches(len(self.noisy), cfg.batch_size, self.gen, self.device)
+        dist.seed_augmentation(cfg.seed, epoch)
+        # Every process draws the same global batches and takes its share of each (`lsw.dist.part`).
+        batches = [dist.part(b) for b in epoch_batches(len(self.noisy), cfg.batch_size, self.gen, self.device)]
         steps = len(batches)
         self.alpha_this_epoch = self.learning_alpha()
         # Drawn up front (the same draws from self.gen, in the same order, as drawing them step by step)
         # so that a streamed data set can read every batch ahead in the order the steps ask for it.
         # (zip takes from `batches` first, so no clean batch beyond the last step is drawn.)
-        clean_list = [c for _, c in zip(batches, self.clean_batches())] if self.alpha_this_epoch else []
+        clean_list = [dist.part(c) for _, c in zip(batches, self.clean_batches())] if self.alpha_this_epoch else []
         self.data.prefetch(self.read_order(batches, clean_list))
         cleans = iter(clean_list)
 
@@ -175,6 +193,8 @@ class Trainer:
                                   self.device, self.cancel, progress)
         finally:
             self.data.close()  # a cancelled or failed epoch leaves no reader behind
+        self.method.merge(torch.cat(batches))  # each sample's weight from the process that held it
+        dist.average_buffers(self.model)
         self.step_seconds = (time.perf_counter() - started) / steps
         if not math.isfinite(mean_loss):
             raise LswError(f"the training loss became {mean_loss} in epoch {epoch + 1} at learning rate "
@@ -189,8 +209,19 @@ class Trainer:
                                self.optimizer.param_groups[0]["lr"], self.step_seconds)
         self.last_loss, self.last_trust = event.loss, event.trust
         event.alpha_learned = self.alpha_this_epoch
-        self.model_learns = self.model_learns or event.above_chance
+        # from rank 0: the processes must agree on whether the next epoch learns alpha (its steps differ)
+        self.model_learns = dist.from_main(lambda: self.model_learns or event.above_chance)
         for observe in self.observers:
             observe(event)
         self.save_checkpoint()
         self.events.append(event)
+
+
+def check_parallel(config: RunConfig, method, n_clean: int) -> None:
+    """LswError unless `method` can train data-parallel and every process gets rows of every batch."""
+    n = dist.world_size()
+    if not method.distributed:
+        raise LswError(f"method '{config.method}' runs in one process only: start it without torchrun")
+    if min(config.batch_size, config.clean_batch_size, n_clean) < n:
+        raise LswError(f"{n} processes need batches of at least {n} rows: raise --batch-size and "
+                       f"--clean-batch-size (the clean set has {n_clean}), or start fewer processes")

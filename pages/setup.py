@@ -13,6 +13,7 @@ from lsw.errors import LswError
 from lsw.imagesize import MAX_SIZE, MIN_SIZE
 from lsw.models import MODELS
 from lsw.scoring import SCORES
+from lsw.torchrunjob import gpu_count
 
 st.title("Setup")
 st.write("Point the audit at a labeled image set and a few samples you trust. LSW learns a weight "
@@ -99,6 +100,10 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
                                  help="Every photo is centre-cropped to this square once, into a cache on disk; "
                                       "smaller images keep their size. 32 suits the default models.")
     a3.info(f"Runs on **{resolve_device('auto')}**")
+    gpus = gpu_count()
+    all_gpus = gpus > 1 and a3.checkbox(f"Use all {gpus} GPUs", key="setup_all_gpus",
+                                        help="Train data-parallel, one process a GPU, through torchrun: the same "
+                                             "global batch and learning rate, the same run folder.")
 
 noise = None if noise_type == "none" else f"{noise_type}:{noise_rate:g}"
 if noise is not None:
@@ -132,7 +137,8 @@ if b1.button("Start training", type="primary", disabled=active, width="stretch")
         check_spec(spec, data_roots())  # the dashboard opens data only under $LSW_DATA_ROOTS
         if clean_by == "verify":
             config.trusted = verify.trusted_file(spec, int(verify_n), config.seed)
-        state.registry().start(config)  # the job loads and checks the data, with its progress shown below
+        # the job loads and checks the data, with its progress shown below
+        state.registry().start(config, procs=gpus if all_gpus else 1)
         st.rerun()
     except LswError as e:
         st.error(f"Cannot start: {e}")

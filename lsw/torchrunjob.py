@@ -1,0 +1,89 @@
+"""A background audit trained data-parallel by `torchrun` in a subprocess, watched like an in-process job.
+
+The dashboard's Setup offers "use all N GPUs" when the machine has more than one (`gpu_count`); the
+`JobRegistry` then starts a `TorchrunJob` instead of a `lsw.job.TrainingJob`. The subprocess is
+`torchrun --standalone --nproc-per-node N -m lsw run --progress-lines ...`: its rank 0 prints one JSON
+line per step and per epoch, which become the same `JobSnapshot` the monitor shows for a job in this
+process. Stop sends SIGTERM to the subprocess's session (torchrun and its workers): the workers agree at
+the next step and rank 0 records "stopped" (`lsw.dist.stop_on_signals`). A failure is the run's own
+status message, or the subprocess's last `error:` line.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from lsw.config import RunConfig
+from lsw.job import TrainingJob
+from lsw.rundir import DONE, FAILED, STOPPED, RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def gpu_count() -> int:
+    """The GPUs of this machine (0 without CUDA)."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+class TorchrunJob(TrainingJob):
+    """`TrainingJob`'s interface over `procs` processes of torchrun (one a GPU; the CPU with gloo in tests)."""
+
+    def __init__(self, config: RunConfig, run_dir: str | Path, procs: int, resume: bool = False,
+                 run_id: str | None = None) -> None:
+        super().__init__(config, run_dir, resume, run_id)
+        self.procs = procs
+        self._proc: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(self.procs),
+               "-m", "lsw", "run", "--out", str(self.run_dir), "--progress-lines"]
+        return cmd + (["--resume"] if self.resume else ["--config-json", json.dumps(self.config.to_dict())])
+
+    def stop(self) -> None:
+        super().stop()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+
+    def _work(self) -> None:
+        with tempfile.TemporaryFile("w+") as err:
+            self._proc = subprocess.Popen(self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True,
+                                          start_new_session=True)
+            if self.cancel.is_set():  # stopped while starting
+                os.killpg(self._proc.pid, signal.SIGTERM)
+            for line in self._proc.stdout:
+                self._read(line)
+            code = self._proc.wait()
+            err.seek(0)
+            self._finish(code, err.read())
+
+    def _read(self, line: str) -> None:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            return  # the results table printed at the end
+        if "progress" in message:
+            self._on_progress(*message["progress"])
+        elif "epoch" in message:
+            self._update(last_event_epoch=message["epoch"])
+
+    def _finish(self, code: int, stderr: str) -> None:
+        status = RunDir(self.run_dir).status()
+        if code == 0 and status is not None and status.state == DONE:
+            self.summary = RunDir(self.run_dir).summary()
+            self._update(status="done", seconds_left=0.0, message=None)
+        elif self.cancel.is_set() or (status is not None and status.state == STOPPED):
+            self._update(status="stopped", message="stopped by the user; resume continues from the last epoch")
+        elif status is not None and status.state == FAILED and status.message:
+            self._update(status="failed", message=status.message)
+        else:
+            errors = [line for line in stderr.splitlines() if line.startswith("error:")]
+            last = errors[-1] if errors else (stderr.strip().splitlines() or [f"exit code {code}"])[-1]
+            self._update(status="failed", message=f"torchrun with {self.procs} processes stopped: {last}")
