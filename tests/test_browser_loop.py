@@ -5,8 +5,17 @@ import time
 
 import pytest
 
-from tests.test_browser import browser, free_port, go, idle, open_app, shots_dir, start_server, stop_server  # noqa: F401
-from playwright.sync_api import expect  # noqa: E402 - after test_browser, which skips when playwright is missing
+from tests.test_browser import (  # noqa: F401
+    browser,
+    free_port,
+    go,
+    idle,
+    open_app,
+    playwright,
+    shots_dir,
+    start_server,
+    stop_server,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -109,7 +118,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         page.get_by_role("heading", name="Training monitor").wait_for(timeout=60_000)
         idle(page)
         # the box is drawn first and filled from the cookie a moment later (measured: '' at once, 'ann' 3 s on)
-        expect(page.get_by_role("textbox", name="Reviewer name")).to_have_value("ann", timeout=15_000)
+        playwright.expect(page.get_by_role("textbox", name="Reviewer name")).to_have_value("ann", timeout=15_000)
     finally:
         stop_server(server)
 
