@@ -36,7 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     dist.start()
     config = dist.from_main(lambda: _run_config(args, run))
     cancel = threading.Event()
-    if dist.world_size() > 1:
+    if dist.world_size() > 1 or args.progress_lines:  # torchrun's, or the dashboard's (`lsw.processjob`), stop
         dist.stop_on_signals(cancel)
     if not dist.is_main():  # another process of a torchrun: trains its share, writes and prints nothing
         try:
@@ -74,7 +74,7 @@ def _line(message: dict) -> None:
 
 
 def _progress_line(phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
-    """--progress-lines: the progress as one JSON line a step, for `lsw.torchrunjob` to read."""
+    """--progress-lines: the progress as one JSON line a step, for `lsw.processjob` to read."""
     _line({"progress": [phase, epoch, epochs, step, steps]})
 
 

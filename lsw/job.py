@@ -1,5 +1,9 @@
 """A background audit: one thread owns the trainer; anyone may poll `snapshot()`.
 
+`TrainingJob` trains in that thread of this process; the dashboard's `JobRegistry` starts a
+`lsw.processjob.ProcessJob` instead, whose thread watches the audit running in a subprocess (see there
+why), with the same snapshot.
+
 Nothing here knows about Streamlit. The dashboard keeps one `JobRegistry` per server process (made
 once through `st.cache_resource`) so every browser tab and every refresh sees the same job.
 """
@@ -129,11 +133,12 @@ class JobRegistry:
 
     def start(self, config: RunConfig, resume_dir: str | Path | None = None, procs: int = 1) -> TrainingJob:
         """Start a new run (or resume the one in `resume_dir`, with as many processes as trained it).
-        `procs` > 1: data-parallel through torchrun (`lsw.torchrunjob`). Refuses while another is active."""
-        from lsw.torchrunjob import TorchrunJob
+        The audit runs in a subprocess (`lsw.processjob`, for why), data-parallel through torchrun when
+        `procs` > 1. Refuses while another is active."""
+        from lsw.processjob import ProcessJob
 
         def make(run_dir: Path, **kw: object) -> TrainingJob:
-            return TorchrunJob(config, run_dir, procs, **kw) if procs > 1 else TrainingJob(config, run_dir, **kw)
+            return ProcessJob(config, run_dir, procs, **kw)
 
         with self._lock:
             if self._job is not None and self._job.snapshot().active:

@@ -12,8 +12,8 @@ from lsw.device_data import resolve_device
 from lsw.errors import LswError
 from lsw.imagesize import MAX_SIZE, MIN_SIZE
 from lsw.models import MODELS
+from lsw.processjob import gpu_count
 from lsw.scoring import SCORES
-from lsw.torchrunjob import gpu_count
 
 st.title("Setup")
 st.write("Point the audit at a labeled image set and a few samples you trust. LSW learns a weight "

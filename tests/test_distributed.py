@@ -215,10 +215,10 @@ def wait_job(job, until=lambda snap: not snap.active, timeout=300):
 
 def test_the_dashboard_job_trains_through_torchrun_with_the_live_view(tmp_path):
     from lsw.job import JobRegistry
-    from lsw.torchrunjob import TorchrunJob
+    from lsw.processjob import ProcessJob
 
     job = JobRegistry(tmp_path).start(RunConfig(**SMALL, epochs=2), procs=2)
-    assert isinstance(job, TorchrunJob)
+    assert isinstance(job, ProcessJob)
     snap, seen = wait_job(job)
     assert snap.status == "done" and snap.last_event_epoch == 2, snap
     assert any(s.phase == "lsw" and s.steps > 0 and 0 < s.step for s in seen)  # progress came through

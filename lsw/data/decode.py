@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision.transforms.v2.functional as TF
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
@@ -133,6 +132,14 @@ def target_side(sizes: list[tuple[int, int]], image_size: int) -> int:
     return min(image_size, min(common_size(sizes)))
 
 
+def _tf():
+    """torchvision's v2 functional transforms, imported when an image is first resized: importing
+    torchvision costs about 2 s, which built-in sets that are never resized (digits) need not pay."""
+    import torchvision.transforms.v2.functional as TF
+
+    return TF
+
+
 def fit(a: np.ndarray, side: int, grey: bool) -> np.ndarray:
     """uint8 (C, side, side) from (h, w) or (h, w, 3) pixels; C = 1 if `grey` else 3.
 
@@ -144,9 +151,10 @@ def fit(a: np.ndarray, side: int, grey: bool) -> np.ndarray:
     t = torch.from_numpy(np.require(a, requirements=["C", "W"]))  # Pillow's arrays are read-only
     t = t[None] if t.ndim == 2 else t.permute(2, 0, 1)
     if t.shape[1:] != (side, side):
+        TF = _tf()
         t = TF.center_crop(TF.resize(t, [side], antialias=True), [side, side])
     if grey and t.shape[0] == 3:
-        t = TF.rgb_to_grayscale(t)
+        t = _tf().rgb_to_grayscale(t)
     elif not grey and t.shape[0] == 1:
         t = t.expand(3, -1, -1)
     return t.numpy()
@@ -163,6 +171,7 @@ def fit_array(images: np.ndarray, side: int, chunk: int = 4096) -> np.ndarray:
     if min(images.shape[2:]) <= side:
         return images
     out = np.empty((len(images), images.shape[1], side, side), dtype=np.uint8)
+    TF = _tf()
     for s in range(0, len(images), chunk):
         t = TF.resize(torch.from_numpy(np.array(images[s:s + chunk])), [side], antialias=True)
         out[s:s + chunk] = TF.center_crop(t, [side, side]).numpy()

@@ -1,12 +1,17 @@
-"""A background audit trained data-parallel by `torchrun` in a subprocess, watched like an in-process job.
+"""The dashboard's background audit: `python -m lsw run` in a subprocess, watched like an in-process job.
 
-The dashboard's Setup offers "use all N GPUs" when the machine has more than one (`gpu_count`); the
-`JobRegistry` then starts a `TorchrunJob` instead of a `lsw.job.TrainingJob`. The subprocess is
-`torchrun --standalone --nproc-per-node N -m lsw run --progress-lines ...`: its rank 0 prints one JSON
-line per step and per epoch, which become the same `JobSnapshot` the monitor shows for a job in this
-process. Stop sends SIGTERM to the subprocess's session (torchrun and its workers): the workers agree at
-the next step and rank 0 records "stopped" (`lsw.dist.stop_on_signals`). A failure is the run's own
-status message, or the subprocess's last `error:` line.
+Why a subprocess and not a thread of the web server: the same training ran 1.5x to 1.9x slower in a
+thread than in a process's main thread (digits, 10 epochs: 3.3 to 4.5 s of training against 2.1 to 2.5
+s, `python bench/dashboard_speed.py`; a tinynet step's backward alone 1.5x slower in a thread), and a
+thread shares the interpreter with every page's rerun. A subprocess trains exactly as the CLI does, and
+a crash in it (out of memory) leaves the dashboard up.
+
+With `procs` > 1 (Setup offers "use all N GPUs" when the machine has several, `gpu_count`) the
+subprocess is `torchrun --standalone --nproc-per-node N -m lsw run ...` instead. Either way it runs with
+`--progress-lines`: it (its rank 0) prints one JSON line per step and per epoch, which become the
+`JobSnapshot` the monitor shows. Stop sends SIGTERM to the subprocess's session: the process (every
+worker, agreeing at the next step) stops and records "stopped" (`lsw.dist.stop_on_signals`). A failure
+is the run's own status message, or the subprocess's last `error:` line.
 """
 from __future__ import annotations
 
@@ -32,17 +37,19 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-class TorchrunJob(TrainingJob):
-    """`TrainingJob`'s interface over `procs` processes of torchrun (one a GPU; the CPU with gloo in tests)."""
+class ProcessJob(TrainingJob):
+    """`TrainingJob`'s interface over a subprocess: `python -m lsw run`, or torchrun with `procs` processes
+    (one a GPU; the CPU with gloo in tests)."""
 
-    def __init__(self, config: RunConfig, run_dir: str | Path, procs: int, resume: bool = False,
+    def __init__(self, config: RunConfig, run_dir: str | Path, procs: int = 1, resume: bool = False,
                  run_id: str | None = None) -> None:
         super().__init__(config, run_dir, resume, run_id)
         self.procs = procs
         self._proc: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(self.procs),
+        launcher = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(self.procs)]
+        cmd = [sys.executable, *(launcher if self.procs > 1 else []),
                "-m", "lsw", "run", "--out", str(self.run_dir), "--progress-lines"]
         return cmd + (["--resume"] if self.resume else ["--config-json", json.dumps(self.config.to_dict())])
 
@@ -86,4 +93,5 @@ class TorchrunJob(TrainingJob):
         else:
             errors = [line for line in stderr.splitlines() if line.startswith("error:")]
             last = errors[-1] if errors else (stderr.strip().splitlines() or [f"exit code {code}"])[-1]
-            self._update(status="failed", message=f"torchrun with {self.procs} processes stopped: {last}")
+            who = f"torchrun with {self.procs} processes" if self.procs > 1 else "the training process"
+            self._update(status="failed", message=f"{who} stopped: {last}")
