@@ -122,8 +122,11 @@ class TrainingJob:
 class JobRegistry:
     """The jobs of one process, at most one active at a time. Run folders live under `runs_root`."""
 
-    def __init__(self, runs_root: str | Path) -> None:
+    def __init__(self, runs_root: str | Path, in_subprocess: bool = True) -> None:
+        """`in_subprocess` False: jobs train in a thread of this process (`TrainingJob`), so a test can patch
+        the engine it runs; the dashboard always uses subprocesses."""
         self.runs_root = Path(runs_root)
+        self.in_subprocess = in_subprocess
         self._lock = threading.Lock()
         self._job: TrainingJob | None = None
 
@@ -138,7 +141,9 @@ class JobRegistry:
         from lsw.processjob import ProcessJob
 
         def make(run_dir: Path, **kw: object) -> TrainingJob:
-            return ProcessJob(config, run_dir, procs, **kw)
+            if self.in_subprocess or procs > 1:
+                return ProcessJob(config, run_dir, procs, **kw)
+            return TrainingJob(config, run_dir, **kw)
 
         with self._lock:
             if self._job is not None and self._job.snapshot().active:

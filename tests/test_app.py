@@ -38,7 +38,7 @@ def run_short_job(at, epochs=4):  # alpha moves from epoch 3 (start_epoch 2)
     assert not at.error, [e.value for e in at.error]
     from app import state
 
-    deadline = time.time() + 120
+    deadline = time.time() + 300  # the job trains in a subprocess, which starts in seconds (more under load)
     while time.time() < deadline:
         snap = state.registry().current().snapshot()
         if not snap.active:
@@ -186,7 +186,7 @@ def test_setup_values_survive_visiting_other_pages(app):
     assert app.selectbox(key="setup_noise_type").value == "instance"
 
 
-def wait_for_job(at, timeout=120):
+def wait_for_job(at, timeout=300):
     from app import state
 
     deadline = time.time() + timeout

@@ -41,7 +41,7 @@ def test_exception_in_training_thread_fails_the_job_and_keeps_the_checkpoint(tmp
         real(self)
 
     monkeypatch.setattr(train.Trainer, "finish_epoch", crash_on_third)
-    reg = JobRegistry(tmp_path)
+    reg = JobRegistry(tmp_path, in_subprocess=False)  # the patch reaches a job trained in this process
     job = reg.start(RunConfig(**FAST, epochs=5))
     snap = wait_done(job)
     assert snap.status == "failed" and "disk on fire" in snap.message
@@ -63,6 +63,14 @@ def test_user_error_in_the_job_is_reported_and_a_second_start_is_refused(tmp_pat
         reg.start(RunConfig(**FAST, epochs=1))
     job.stop()
     assert wait_done(job).status == "stopped"
+
+
+def test_a_crash_in_the_dashboards_training_process_fails_the_job_with_its_reason(tmp_path):
+    reg = JobRegistry(tmp_path)  # the dashboard's: the audit runs in a subprocess (`lsw.processjob`)
+    job = reg.start(RunConfig(**{**FAST, "lr": 1e6, "start_epoch": 0}, epochs=3))
+    snap = wait_done(job, timeout=300)
+    assert snap.status == "failed" and "lower the learning rate" in snap.message, snap
+    assert RunDir(snap.run_dir).status().state == "failed"
 
 
 def test_out_of_memory_says_what_to_do(tmp_path, monkeypatch):
