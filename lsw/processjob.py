@@ -37,6 +37,16 @@ def gpu_count() -> int:
     return torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
+def _stop_with_parent() -> None:
+    """In the child, before it runs: on Linux, SIGTERM it when the dashboard's process dies, so a killed
+    server leaves no training behind writing a run that a new server would offer to resume (it stops as
+    Stop does, at the next step, status "stopped")."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class ProcessJob(TrainingJob):
     """`TrainingJob`'s interface over a subprocess: `python -m lsw run`, or torchrun with `procs` processes
     (one a GPU; the CPU with gloo in tests)."""
@@ -62,7 +72,7 @@ class ProcessJob(TrainingJob):
     def _work(self) -> None:
         with tempfile.TemporaryFile("w+") as err:
             self._proc = subprocess.Popen(self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True,
-                                          start_new_session=True)
+                                          start_new_session=True, preexec_fn=_stop_with_parent)
             if self.cancel.is_set():  # stopped while starting
                 os.killpg(self._proc.pid, signal.SIGTERM)
             for line in self._proc.stdout:

@@ -132,3 +132,26 @@ def test_manifests_load_or_refuse_cleanly(tmp_path, rows):
     assert [s.train.classes[k] for k in s.train.labels] == [label for label, _ in rows]
     assert all(t in ("0", "1", "") for _, t in rows)
     assert s.train.images.dtype == np.uint8
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_training_process_stops_when_the_dashboard_process_dies():
+    parent = ("import subprocess, sys, time\n"
+              "from lsw.processjob import _stop_with_parent\n"
+              "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'], start_new_session=True,"
+              " preexec_fn=_stop_with_parent)\n"
+              "print(p.pid, flush=True)\n")
+    pid = int(subprocess.run([sys.executable, "-c", parent], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout)
+    deadline = time.time() + 10
+    state = "gone"
+    while time.time() < deadline:
+        try:
+            state = next(line.split()[1] for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                         if line.startswith("State:"))
+        except FileNotFoundError:
+            state = "gone"
+        if state in ("gone", "Z"):
+            break
+        time.sleep(0.1)
+    assert state in ("gone", "Z")  # dead (a zombie until init reaps it), not sleeping on
