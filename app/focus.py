@@ -7,8 +7,6 @@ store, so each sees the other's decisions.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -17,6 +15,7 @@ from app import runview, state
 from app.cards import review_item, state_line
 from app.review import decide
 from app.thumbs import thumbnail_or_reason
+from lsw.data.paths import original_file
 from lsw.galleries import reason
 from lsw.rundir import RunDir, RunInfo
 from lsw.store import Decision
@@ -87,8 +86,8 @@ def view(df: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: di
     with left:
         pic = thumbnail_or_reason(info.data, int(row.row), info.image_size)
         st.image(pic, width=320) if isinstance(pic, bytes) else st.caption(pic)
-        original = Path(sid)
-        if original.is_file():
+        original = original_file(info.data, sid)
+        if original is not None:
             with st.popover("Zoom: the original file", icon=":material/zoom_in:"):
                 st.image(str(original), caption=f"{sid} at full resolution")
         else:

@@ -458,3 +458,17 @@ def test_spec_parsing(tmp_path):
     assert load_source("  Digits ").name == "digits"
     with pytest.raises(LswError, match="did you mean folder:"):
         load_source(str(tmp_path))
+
+
+def test_original_file_finds_a_samples_full_size_file_for_folders_and_manifests(tmp_path):
+    from lsw.data.paths import original_file
+
+    (tmp_path / "imgs" / "cat").mkdir(parents=True)
+    photo = tmp_path / "imgs" / "cat" / "a.jpg"
+    photo.write_bytes(b"jpeg")
+    manifest = tmp_path / "imgs" / "m.csv"
+    assert original_file(f"folder:{tmp_path / 'imgs'}", "cat/a.jpg") == photo
+    assert original_file(f"csv:{manifest}", "cat/a.jpg") == photo  # relative to the manifest's folder
+    assert original_file(f"csv:{manifest}", str(photo)) == photo  # absolute as written
+    assert original_file(f"folder:{tmp_path / 'imgs'}", "cat/moved.jpg") is None
+    assert original_file("digits", "17") is None

@@ -34,3 +34,16 @@ def is_utf8(name: str) -> bool:
         return True
     except UnicodeEncodeError:
         return False
+
+
+def original_file(spec: str, sample_id: str) -> Path | None:
+    """The file a sample of source `spec` was decoded from, at full resolution, when it is still there:
+    folder ids are relative to the folder, manifest ids as written (relative to the manifest's folder
+    unless absolute). None for built-in sets and files that moved."""
+    kind, _, where = spec.partition(":")
+    if kind not in ("folder", "csv") or not where:
+        return None
+    root = Path(where).expanduser()
+    base = root if kind == "folder" else root.parent
+    path = Path(sample_id) if os.path.isabs(sample_id) else base / sample_id
+    return path if path.is_file() else None
