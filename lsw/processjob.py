@@ -38,13 +38,14 @@ def gpu_count() -> int:
 
 
 def _stop_with_parent() -> None:
-    """In the child, before it runs: on Linux, SIGTERM it when the dashboard's process dies, so a killed
-    server leaves no training behind writing a run that a new server would offer to resume (it stops as
-    Stop does, at the next step, status "stopped")."""
+    """In the child, before it runs: on Linux, kill it when the dashboard's process dies, so a killed server
+    leaves no training behind writing a run that a new server offers to resume. SIGKILL, as the server
+    got: the run reads "interrupted" (every file of a run folder is written atomically) and resumes from
+    its last checkpoint."""
     if sys.platform.startswith("linux"):
         import ctypes
 
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 class ProcessJob(TrainingJob):
