@@ -61,9 +61,12 @@ def start(page=None):
 
 
 def decisions(home):
+    """The decisions on the run in `home` (named, not `state.current_run()`: outside a script run that reads
+    whatever session state an earlier test left)."""
     from app import state
+    from lsw.rundir import RunDir
 
-    return state.store().decisions(state.current_run().config()["fingerprint"])
+    return state.store().decisions(RunDir.latest(home / "runs").config()["fingerprint"])
 
 
 def click_first(at, prefix):
