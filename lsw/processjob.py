@@ -50,12 +50,7 @@ def _stop_with_parent() -> None:
 
 class ProcessJob(TrainingJob):
     """`TrainingJob`'s interface over a subprocess: `python -m lsw run`, or torchrun with `procs` processes
-    (one a GPU; the CPU with gloo in tests).
-
-    The subprocess's OpenMP threads sleep when idle (OMP_WAIT_POLICY=PASSIVE, unless the environment sets
-    it): spinning threads collapse when the machine is shared. Digits, 10 epochs, while another test suite
-    ran on the 2 cores: 8.1 s of training spinning, 3.7 s sleeping (`OMP_WAIT_POLICY=ACTIVE|PASSIVE python
-    -m lsw run --data digits --noise symmetric:0.3 --clean-per-class 10 --epochs 10 --device cpu`)."""
+    (one a GPU; the CPU with gloo in tests). Its OpenMP threads spin less when idle (`lsw.__main__`)."""
 
     def __init__(self, config: RunConfig, run_dir: str | Path, procs: int = 1, resume: bool = False,
                  run_id: str | None = None) -> None:
@@ -77,9 +72,8 @@ class ProcessJob(TrainingJob):
 
     def _work(self) -> None:
         with tempfile.TemporaryFile("w+") as err:
-            env = {"OMP_WAIT_POLICY": "PASSIVE", **os.environ}  # see `ProcessJob`; the user's setting wins
-            self._proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=err,
-                                          text=True, start_new_session=True, preexec_fn=_stop_with_parent)
+            self._proc = subprocess.Popen(self.command(), cwd=ROOT, stdout=subprocess.PIPE, stderr=err, text=True,
+                                          start_new_session=True, preexec_fn=_stop_with_parent)
             if self.cancel.is_set():  # stopped while starting
                 os.killpg(self._proc.pid, signal.SIGTERM)
             for line in self._proc.stdout:
