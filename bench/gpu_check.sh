@@ -8,13 +8,7 @@
 # Stages run in order of importance, each under its own time limit; a stage cut short still reports
 # the epochs it finished. QUICK=1 runs the same stages at toy sizes on the CPU, to check the script
 # before spending device time.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${1:-${OUT:-runs/gpu}}
-data=${CIFAR:-.data/cifar10-jpeg.npz}
-human=${HUMAN:-.data/cifar10n-random1.npz:random_label1}
-mkdir -p "$out"
-export LSW_HOME=${LSW_HOME:-$out/home}
+source "$(dirname "$0")/gpu_env.sh" "$@"
 python -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'cpu')" \
   | tee "$out/device.txt"
 

@@ -2,13 +2,7 @@
 # Issue 11's follow-up call, after gpu_check.sh: on the CIFAR-10N labels the full meta-gradient and the
 # alpha score against the first call's head/trust run; the instance-0.4 retraining ceiling (retrain on the
 # truly clean samples); symmetric 0.4. Per-epoch AUCs are printed from metrics.jsonl. QUICK=1: CPU toy sizes.
-set -uo pipefail
-cd "$(dirname "$0")/.."
-out=${1:-${OUT:-runs/gpu}}
-data=${CIFAR:-.data/cifar10-jpeg.npz}
-human=${HUMAN:-.data/cifar10n-random1.npz:random_label1}
-mkdir -p "$out"
-export LSW_HOME=${LSW_HOME:-$out/home}
+source "$(dirname "$0")/gpu_env.sh" "$@"
 if [ "${QUICK:-0}" = 1 ]; then
   common=(--model tinynet --max-samples 1000 --device cpu); e=2; r=1; limits=(200 200 200 200)
 else
