@@ -11,6 +11,7 @@ from lsw.errors import LswError
 from lsw.export import export_inputs, export_rows, run_decisions, to_csv_bytes
 from lsw.exports import exports_dir, safe_name, write_export
 from lsw.rundir import RunDir, RunInfo
+from lsw.samples import id_map
 from lsw.store import Decision
 
 PREVIEW_ROWS = 200
@@ -22,7 +23,7 @@ def _inputs(run_path: str, epoch: int, threshold: float | None) -> tuple[pd.Data
     """The export's input columns for every sample and id -> given label, read once per epoch shown
     and threshold (the Review page's, or None for the run's own)."""
     frame = export_inputs(RunDir(run_path), runview.table(RunDir(run_path), epoch, trusted=True), threshold)
-    return frame, dict(zip(map(str, frame["id"]), frame["given_label"]))
+    return frame, id_map(frame["id"], frame["given_label"])
 
 
 def export_state(run: RunDir, info: RunInfo, threshold: float | None = None

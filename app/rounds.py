@@ -6,10 +6,10 @@ import time
 import pandas as pd
 import streamlit as st
 
-from app import state
+from app import runview, state
 from lsw.errors import LswError
 from lsw.home import trusted_dir
-from lsw.rounds import next_round, round_rows
+from lsw.rounds import lineage, next_round, round_rows
 from lsw.rundir import RunDir
 
 
@@ -34,7 +34,9 @@ def next_round_button(run: RunDir, active: bool) -> None:
 
 def rounds_table(run: RunDir) -> None:
     """The rounds of `run`'s lineage, side by side (nothing for a first round with no later one)."""
-    rows = round_rows(run, state.store())
+    if len(lineage(run)) < 2:  # a first round alone: nothing to set side by side, nothing to read
+        return
+    rows = round_rows(run, state.store(), runview.tables)
     if len(rows) < 2:
         return
     st.subheader("Rounds")

@@ -42,6 +42,13 @@ def table(run: RunDir, epoch: int, trusted: bool = False) -> pd.DataFrame:
     return _table(str(run.path), epoch, trusted)
 
 
+def tables(run: RunDir) -> tuple[pd.DataFrame, dict[str, str]]:
+    """(`run`'s sample table at its last finished epoch, sample id -> its given label), both cached; what
+    `lsw.rounds.round_rows` reads of each round."""
+    epoch = run.info().epoch
+    return _table(str(run.path), epoch), _given(str(run.path), epoch)
+
+
 def load(run: RunDir | None) -> tuple[pd.DataFrame, RunInfo] | None:
     """(sample table at the last finished epoch, run info) or None when there is nothing to show yet."""
     if run is None or not run.exists() or not run.epochs():

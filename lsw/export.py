@@ -26,7 +26,7 @@ import pandas as pd
 
 from lsw.errors import LswError
 from lsw.rundir import RunDir
-from lsw.samples import AUDITED
+from lsw.samples import AUDITED, id_map
 from lsw.store import Decision, ReviewStore
 
 COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
@@ -132,7 +132,7 @@ def run_decisions(run: RunDir, store: ReviewStore, frame: pd.DataFrame,
                   given: dict[str, str] | None = None) -> dict[str, Decision]:
     """The effective decision per sample id of `frame` (`export_inputs`) for the labels it gives;
     `given` (id -> given label of every row of `frame`) when the caller already holds it."""
-    given = dict(zip(map(str, frame["id"]), frame["given_label"])) if given is None else given
+    given = id_map(frame["id"], frame["given_label"]) if given is None else given
     return store.final_states(run.info().dataset, given)
 
 

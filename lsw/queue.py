@@ -51,8 +51,12 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
 def queue_stats(flagged_ids: pd.Series | list, final: Mapping[str, Decision]) -> QueueStats:
     """The stats of a queue of sample ids `flagged_ids` given the effective decisions `final`
     (sample id -> Decision, `ReviewStore.final_states`)."""
-    ids = [str(s) for s in flagged_ids]
-    decided = [final[s] for s in ids if s in final]
+    ids = pd.Series(flagged_ids)
+    if pd.api.types.infer_dtype(ids, skipna=True) != "string":
+        ids = ids.astype(str)
+    # Look the few decisions up among the ids, not every id among the decisions: at 1M flagged samples a
+    # loop over the ids took about 0.3 s on every rerun of the Review page.
+    decided = [final[s] for s in ids[ids.isin(list(final))]]
     n, k = len(decided), sum(d.action in WRONG for d in decided)
     left = len(ids) - n
     if n == 0:

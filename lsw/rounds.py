@@ -7,16 +7,19 @@ not drawn again), so rounds are comparable and the decisions keyed by those labe
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from lsw.config import RunConfig
 from lsw.errors import LswError
 from lsw.images import LabeledImages
 from lsw.queue import queue_stats
 from lsw.rundir import RunDir
+from lsw.samples import given_labels
 from lsw.store import ReviewStore
 from lsw.trusted import ORIGIN_RANDOM, REVIEWS, TrustedSet, apply_decisions
 
@@ -94,14 +97,21 @@ def lineage(run: RunDir) -> list[RunDir]:
     return out[::-1]
 
 
-def round_rows(run: RunDir, store: ReviewStore) -> list[RoundRow]:
-    """A row per round of `run`'s lineage that has a finished epoch."""
+def read_table(run: RunDir) -> tuple[pd.DataFrame, dict[str, str]]:
+    """(`run`'s sample table at its last epoch, sample id -> the label it gives), read from disk."""
+    table = run.sample_table()
+    return table, given_labels(table)
+
+
+def round_rows(run: RunDir, store: ReviewStore,
+               tables: Callable[[RunDir], tuple[pd.DataFrame, dict[str, str]]] = read_table) -> list[RoundRow]:
+    """A row per round of `run`'s lineage that has a finished epoch; `tables` gives a round's sample table
+    and given labels (the dashboard passes its cached ones: at 1M samples a read takes seconds)."""
     rows = []
     for r in lineage(run):
         if not r.epochs():
             continue
-        table, cfg = r.sample_table(), r.config()
-        given = dict(zip(table["id"].astype(str), table["label_name"]))
+        (table, given), cfg = tables(r), r.config()
         stats = queue_stats(table.loc[table.flagged, "id"], store.final_states(cfg["fingerprint"], given))
         s = r.samples()
         summary = r.summary() or {}
