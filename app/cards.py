@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.review import current_label, decide
+from app.selection import ticked
 from app.thumbs import thumbnail_or_reason
 from lsw.galleries import reason
 from lsw.rundir import RunInfo
@@ -45,7 +46,7 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
         top = st.columns([1, 1], gap="small", vertical_alignment="center")
         pic = thumbnail_or_reason(info.data, int(row.row), info.image_size)
         top[0].image(pic, width=72) if isinstance(pic, bytes) else top[0].caption(pic)
-        top[1].checkbox("select", key=f"sel-{sid}", help="select for a bulk action")
+        top[1].checkbox("select", key=f"sel-{sid}", help="select for a bulk action", on_change=ticked, args=(sid,))
         st.markdown(f"**{row.label_name}** → {row.pred_name} ({row.prob:.0%})",
                     help=f"given {row.label_name}; model {row.pred_name}. {reason(row, info.score, info.threshold)}."
                          f" alpha {row.alpha:.3f} · trust {row.trust:.3f} · loss {row.loss:.2f} · `{sid}`")

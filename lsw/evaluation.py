@@ -19,6 +19,7 @@ from lsw.events import EpochEvent
 from lsw.health import above_chance, check_health
 from lsw.loop import autocast
 from lsw.metrics import accuracy, detection_metrics
+from lsw.models import Classifier
 from lsw.prepare import Problem
 from lsw.reweight import per_sample_loss
 from lsw.scoring import flag_score, run_score
@@ -36,14 +37,21 @@ class Evaluation:
     prob: np.ndarray
 
 
+def eval_batch_size(device: torch.device) -> int:
+    """Rows per evaluation batch: 1024 on a GPU; 256 on a CPU, where smallcnn's forward over 1,400 photos
+    took 1.87 s at 1024 and 1.46 s at 256 (bigger batches spill the caches)."""
+    return 1024 if device.type == "cuda" else 256
+
+
 @torch.no_grad()
 def batched(fn: Callable[[torch.Tensor], torch.Tensor], data: DeviceImages, index: np.ndarray,
-            batch_size: int = 1024, split: bool = False) -> torch.Tensor:
+            batch_size: int | None = None, split: bool = False) -> torch.Tensor:
     """fn(normalised images) over rows `index` of `data` in batches, no augmentation, float32, concatenated.
     The caller puts the model in eval mode. `split`: in a data-parallel run each process computes its share
     of the rows and every process gets the whole result (`lsw.dist.gather_rows`)."""
     if split:
         return dist.gather_rows(lambda share: batched(fn, data, share, batch_size), index)
+    batch_size = batch_size or eval_batch_size(data.device)
     idx = torch.as_tensor(index, device=data.device)
     out = []
     for s in range(0, len(idx), batch_size):
@@ -62,7 +70,11 @@ def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labe
              split: bool = False) -> Evaluation:
     """Loss of `labels`, predicted class and its probability for rows `index` of `data` (`split`: see `batched`)."""
     model.eval()
-    logits = batched(model, data, index, split=split)
+    return outcome(batched(model, data, index, split=split), labels)
+
+
+def outcome(logits: torch.Tensor, labels: np.ndarray) -> Evaluation:
+    """The Evaluation of (n, K) `logits` against (n,) `labels`."""
     loss = per_sample_loss(logits, torch.as_tensor(labels, device=logits.device))
     prob, pred = torch.softmax(logits, 1).max(1)
     return Evaluation(loss.cpu().numpy().astype(np.float32), pred.cpu().numpy().astype(np.int64),
@@ -83,12 +95,25 @@ class EpochEvaluator:
         self.positions = np.sort(np.random.default_rng(config.seed).permutation(n)[:FEATURE_SAMPLES])
         self.trust = TrustAverage(n, config.epochs)  # part of the trainer's checkpoint
 
+    def audited(self, model: Classifier, noisy: np.ndarray, labels: np.ndarray) -> tuple[Evaluation, np.ndarray]:
+        """(the Evaluation of D^n, the features of its mapped rows `positions`). When the map shows all of
+        D^n, one pass gives both, the logits through the head (a second pass cost as much as the first:
+        on a 1,400-photo folder, half of the evaluation time)."""
+        model.eval()
+        if len(self.positions) == len(noisy):  # positions are then 0..n-1 in order
+            h = batched(model.features, self.data, noisy, split=True)
+            with torch.no_grad():
+                return outcome(model.head(h), labels), h.cpu().numpy()
+        ev = evaluate(model, self.data, noisy, labels, split=True)
+        model.eval()
+        return ev, batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
+
     def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,
                  elapsed: float, lr: float, step_seconds: float) -> EpochEvent:
         """method_scores(eval_loss over D^n) -> the method's own per-sample score (`Method.scores`)."""
         cfg, p = self.config, self.problem
         noisy, val = p.split.noisy, p.split.val
-        ev = evaluate(model, self.data, noisy, p.labels[noisy], split=True)
+        ev, features = self.audited(model, noisy, p.labels[noisy])
         clean_ev = evaluate(model, self.data, p.split.clean, p.labels[p.split.clean], split=True)
         val_ev = evaluate(model, self.data, val, p.labels[val], split=True) if len(val) else None
         test_acc = None
@@ -111,8 +136,6 @@ class EpochEvaluator:
                               flag_rate=float((score < cfg.threshold).mean()), lr=cfg.lr)
         sets = {f"{name}_{k}": getattr(e, k) for name, e in (("clean", clean_ev), ("val", val_ev)) if e is not None
                 for k in ("loss", "pred", "prob")}
-        model.eval()
-        features = batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
         return EpochEvent(
             epoch=epoch, epochs=cfg.epochs, method_score=weight, loss=ev.loss, trust=trust, pred=ev.pred, prob=ev.prob,
             train_acc=accuracy(ev.pred, p.labels[noisy]), test_acc=test_acc,

@@ -18,6 +18,7 @@ from lsw.evaluation import batched
 
 TOP = 3
 MAX_REFERENCE = 20_000
+ROWS = 65_536  # rows of D^n whose features are held at once
 
 
 def top_classes(probs: torch.Tensor, k: int = TOP) -> tuple[np.ndarray, np.ndarray]:
@@ -47,16 +48,26 @@ def reference_rows(clean: np.ndarray, seed: int = 0) -> np.ndarray:
 
 @torch.no_grad()
 def compute(model: torch.nn.Module, data: DeviceImages, noisy: np.ndarray, clean: np.ndarray,
-            seed: int = 0) -> dict[str, np.ndarray]:
+            seed: int = 0, rows: int = ROWS) -> dict[str, np.ndarray]:
     """The evidence arrays over D^n (split order): `top_class` and `top_prob` (n, 3), and `near_trusted`
-    (n, 3), the train rows of the nearest trusted samples. Eval mode, no augmentation."""
+    (n, 3), the train rows of the nearest trusted samples. Eval mode, no augmentation. D^n is taken
+    `rows` samples at a time, so only that many rows of features are held at once (a million rows of
+    fastcnn's 256 features would be 1 GB)."""
     model.eval()
-    features = batched(model.features, data, noisy)
-    probs = torch.softmax(model.head(features).float(), 1)
-    cls, prob = top_classes(probs)
     ref = reference_rows(clean, seed)
-    if len(ref) == 0:
-        near = np.full((len(noisy), 0), -1, dtype=np.int32)
-    else:
-        near = ref[nearest(features, batched(model.features, data, ref))].astype(np.int32)
-    return {"top_class": cls, "top_prob": prob, "near_trusted": near}
+    ref_features = batched(model.features, data, ref) if len(ref) else None
+    cls, prob, near = [], [], []
+    for s in range(0, len(noisy), rows):
+        features = batched(model.features, data, noisy[s:s + rows])
+        c, p = top_classes(torch.softmax(model.head(features).float(), 1))
+        cls.append(c)
+        prob.append(p)
+        near.append(np.full((len(c), 0), -1, dtype=np.int32) if ref_features is None
+                    else ref[nearest(features, ref_features)].astype(np.int32))
+    k = min(TOP, len(ref))
+    return {"top_class": _stack(cls, np.int16), "top_prob": _stack(prob, np.float16),
+            "near_trusted": np.concatenate(near) if near else np.full((0, k), -1, dtype=np.int32)}
+
+
+def _stack(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros((0, TOP), dtype=dtype)

@@ -24,8 +24,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    help="fraction of each class drawn as the clean set D^c (default %(default)s)")
     g.add_argument("--clean-per-class", type=int, default=None, help="N clean samples per class instead")
     p.add_argument("--model", default=DEFAULTS.model, help="auto | resnet18 | resnet34 | fastcnn | smallcnn | tinynet")
-    for name in ("epochs", "batch_size", "clean_batch_size", "start_epoch", "retrain_epochs", "retrain_batch_size",
-                 "seed"):
+    for name in ("epochs", "batch_size", "clean_batch_size", "start_epoch", "start_steps", "retrain_epochs",
+                 "retrain_batch_size", "seed"):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(DEFAULTS, name))
     for name in ("lr", "momentum", "weight_decay", "eta_alpha", "threshold"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))

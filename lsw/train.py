@@ -79,15 +79,20 @@ class Trainer:
         return np.asarray(self.method.scores(self.last_loss), dtype=np.float32)
 
     def learning_alpha(self) -> bool:
-        """Whether this epoch learns the weights: from `start_epoch` on, once the model is learning.
+        """Whether this epoch learns the weights: after `start_epoch` epochs and `start_steps` steps, once
+        the model is learning.
 
         The meta-gradient of a model still at chance is noise, and following it collapses alpha: on a
         1,500-photo CIFAR-10 folder (11 steps an epoch, so start_epoch 2 meant 22 steps), half the
         weights fell under 0.01 by epoch 5 and the network ended predicting one class for 94% of the
         samples. So alpha waits until the held-out accuracy is clearly above chance
-        (`lsw.health.above_chance`), which on digits or a full CIFAR-10 is the case after epoch 1.
+        (`lsw.health.above_chance`), which on digits or a full CIFAR-10 is the case after epoch 1, and
+        for `start_steps` steps (see `RunConfig`): above chance is not yet a model that tells classes apart.
         """
-        return self.method.needs_clean and self.epoch >= self.config.start_epoch and self.model_learns
+        cfg = self.config
+        steps_done = self.epoch * math.ceil(len(self.noisy) / cfg.batch_size)
+        return (self.method.needs_clean and self.epoch >= cfg.start_epoch and steps_done >= cfg.start_steps
+                and self.model_learns)
 
     def wall_seconds(self) -> float:
         """Wall seconds of the run so far, over every process that worked on it."""

@@ -144,6 +144,27 @@ def test_bulk_action_and_undo(app):
     assert len(state.store().final_states(dataset)) == 1
 
 
+def test_select_range_selects_the_cards_between_the_last_two_ticked(app):
+    at = run_short_job(app)
+    at.switch_page("../pages/review.py").run()
+    boxes = [c.key for c in at.checkbox if (c.key or "").startswith("sel-")]
+    assert len(boxes) >= 6, "the flagged gallery has too few cards"
+    assert at.button(key="sel_range").disabled  # nothing ticked yet
+    at.checkbox(key=boxes[4]).check().run()
+    at.checkbox(key=boxes[1]).check().run()  # the range runs either way
+    span = at.button(key="sel_range")
+    assert span.label == "Select range (4)" and span.proto.shortcut
+    span.click().run()
+    assert [k for k in boxes if at.checkbox(key=k).value] == boxes[1:5]
+    keep = at.button(key="bulk_correct_go")
+    assert keep.label == "Keep label (4)"
+    keep.click().run()
+    from app import state
+
+    log = state.store().decisions(state.current_run().config()["fingerprint"])
+    assert sorted(d.sample_id for d in log) == sorted(k.removeprefix("sel-") for k in boxes[1:5])
+
+
 def test_review_requires_a_name_and_the_retired_password_asks_for_accounts(app, monkeypatch):
     at = run_short_job(app)
     at.sidebar.text_input[0].set_value("").run()

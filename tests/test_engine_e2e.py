@@ -10,7 +10,7 @@ from lsw.config import RunConfig
 from lsw.rundir import RunDir
 from lsw.train import Cancelled
 
-FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0)
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0)
 
 
 def test_digits_audit_detects_noise(tmp_path):

@@ -47,3 +47,21 @@ def test_a_finished_audit_writes_the_evidence_of_every_audited_sample(tmp_path):
         assert np.all(np.diff(e["top_prob"].astype(float)) <= 0) and float(e["top_prob"].sum()) <= 1.001
         assert np.isin(e["near_trusted"], s["clean_index"]).all()
     assert RunDir(tmp_path / "nothing").evidence(0) is None
+
+
+def test_evidence_taken_a_few_rows_at_a_time_equals_all_at_once():
+    from lsw.device_data import DeviceImages
+    from lsw.models import build_model
+
+    torch.manual_seed(0)
+    images = np.random.default_rng(0).integers(0, 256, (40, 1, 8, 8), dtype=np.uint8)
+    data = DeviceImages(images, torch.device("cpu"), hflip=False)
+    model = build_model("tinynet", (1, 8, 8), 5)
+    noisy, clean = np.arange(30), np.arange(30, 40)
+    whole = evidence.compute(model, data, noisy, clean)
+    for rows in (7, 30):
+        part = evidence.compute(model, data, noisy, clean, rows=rows)
+        assert (part["top_class"] == whole["top_class"]).all() and (part["near_trusted"] == whole["near_trusted"]).all()
+        assert np.allclose(part["top_prob"].astype(float), whole["top_prob"].astype(float), atol=1e-3)
+    empty = evidence.compute(model, data, noisy[:0], clean)
+    assert empty["top_class"].shape == (0, 3) and empty["near_trusted"].shape == (0, 3)

@@ -20,7 +20,7 @@ from lsw.job import JobRegistry
 from lsw.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu")
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", start_steps=0)
 
 
 def wait_done(job, timeout=120):

@@ -12,7 +12,7 @@ from lsw.job import JobRegistry
 from lsw.rundir import RunDir
 from lsw.train import Cancelled
 
-FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0)
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0)
 
 
 def wait_done(job, timeout=120):

@@ -16,7 +16,7 @@ from lsw.samples import sample_table
 from lsw.scoring import flag_score, run_score
 from lsw.trust import TrustAverage, stored_trust
 
-FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0)
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0)
 
 
 def test_flag_score_values():
