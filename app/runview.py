@@ -2,6 +2,8 @@
 review decisions that hold for the labels the run gives its samples."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -21,7 +23,7 @@ def _table(run_path: str, epoch: int, trusted: bool = False) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _given(run_path: str, epoch: int) -> dict[str, str]:
+def _given(run_path: str, epoch: int) -> Mapping[str, str]:
     """sample id -> the label the run gives it (what a decision must match, see `lsw.store`)."""
     return given_labels(_table(run_path, epoch))
 
@@ -42,7 +44,7 @@ def table(run: RunDir, epoch: int, trusted: bool = False) -> pd.DataFrame:
     return _table(str(run.path), epoch, trusted)
 
 
-def tables(run: RunDir) -> tuple[pd.DataFrame, dict[str, str]]:
+def tables(run: RunDir) -> tuple[pd.DataFrame, Mapping[str, str]]:
     """(`run`'s sample table at its last finished epoch, sample id -> its given label), both cached; what
     `lsw.rounds.round_rows` reads of each round."""
     epoch = run.info().epoch

@@ -7,7 +7,7 @@ not drawn again), so rounds are comparable and the decisions keyed by those labe
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,14 +97,14 @@ def lineage(run: RunDir) -> list[RunDir]:
     return out[::-1]
 
 
-def read_table(run: RunDir) -> tuple[pd.DataFrame, dict[str, str]]:
+def read_table(run: RunDir) -> tuple[pd.DataFrame, Mapping[str, str]]:
     """(`run`'s sample table at its last epoch, sample id -> the label it gives), read from disk."""
     table = run.sample_table()
     return table, given_labels(table)
 
 
 def round_rows(run: RunDir, store: ReviewStore,
-               tables: Callable[[RunDir], tuple[pd.DataFrame, dict[str, str]]] = read_table) -> list[RoundRow]:
+               tables: Callable[[RunDir], tuple[pd.DataFrame, Mapping[str, str]]] = read_table) -> list[RoundRow]:
     """A row per round of `run`'s lineage that has a finished epoch; `tables` gives a round's sample table
     and given labels (the dashboard passes its cached ones: at 1M samples a read takes seconds)."""
     rows = []

@@ -1,6 +1,7 @@
 """One row per sample of a run: what galleries, the map and the export read."""
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -85,9 +86,30 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
     })
 
 
-def given_labels(table: pd.DataFrame) -> dict[str, str]:
-    """sample id (str) -> the label name training gave it, for `lsw.store.ReviewStore.final_states`."""
-    return id_map(table["id"], table["label_name"])
+class GivenLabels(Mapping[str, str]):
+    """sample id (str) -> the label name training gave it, over a sample table, for
+    `lsw.store.ReviewStore.final_states`. Looked up through a hash index built at the first lookup, so a
+    page whose run has no decision yet never builds one (at 1M samples a whole dict took 0.7 s)."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._ids, self._names = table["id"], table["label_name"]
+        self._index: pd.Index | None = None
+
+    def __getitem__(self, key: str) -> str:
+        if self._index is None:
+            self._index = pd.Index(self._ids.astype(str))
+        return str(self._names.iat[self._index.get_loc(str(key))])  # KeyError when absent; ids are unique
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids.astype(str))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+def given_labels(table: pd.DataFrame) -> GivenLabels:
+    """sample id (str) -> the label name training gave it (`GivenLabels`)."""
+    return GivenLabels(table)
 
 
 def id_map(ids: pd.Series, values: pd.Series) -> dict[str, object]:

@@ -424,3 +424,18 @@ def test_a_lease_holds_the_sample_until_it_expires_or_is_released(s):
     # a decision on another given label does not hide the sample
     s.record("ds", "d", "ann", "correct", given_label="cat")
     assert s.claim_next("ds", "fay", ["d"], given={"d": "dog"}) == "d"
+
+
+def test_given_labels_of_a_table_act_as_the_id_to_label_dict(s):
+    import pandas as pd
+
+    from lsw.samples import given_labels
+
+    table = pd.DataFrame({"id": pd.array(["a.jpg", "b.jpg", "c.jpg"], dtype="string"),
+                          "label_name": pd.Categorical(["cat", "dog", "cat"])})
+    given = given_labels(table)
+    assert dict(given) == {"a.jpg": "cat", "b.jpg": "dog", "c.jpg": "cat"} and len(given) == 3
+    assert given.get("zz") is None and "b.jpg" in given and "zz" not in given
+    s.record("ds", "b.jpg", "ann", "correct", given_label="dog")
+    s.record("ds", "c.jpg", "ann", "correct", given_label="dog")  # made on a label the table no longer gives
+    assert set(s.final_states("ds", given)) == {"b.jpg"}
