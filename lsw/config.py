@@ -24,12 +24,12 @@ class RunConfig:
         the meta-gradient; at least 2 per class, see `lsw.splits.hold_out`); the rest is D^c. 0 = none.
     model: `auto` picks from the image size; else a name from `lsw.models.MODELS`.
     start_epoch: epochs of plain weighted training (alpha fixed at 0.5) before alpha is learned.
-    start_steps: and at least this many SGD steps before it (the later of the two; 0 = epochs only). The
-        paper waits 2 epochs, 720 steps on its CIFAR-10, for a model that tells classes apart; a small
-        collection's epoch is a handful of steps. On the 1,500-photo CIFAR-10 folder (11 steps an epoch)
-        alpha from epoch 3 gave AUC 0.8398 / 0.8356 (seeds 0 / 1), from epoch 7 0.8614, from epoch 11
-        (110 steps) 0.8686 / 0.8652; digits (14 steps an epoch, 10 epochs) 0.9997 from epoch 3, 0.9993
-        from epoch 9. Data sets of 13,000 samples or more (100 batches of 128) are not affected.
+    start_steps: and at least this many SGD steps before it, or half of the run's steps when fewer (the later
+        of the two with start_epoch; 0 = epochs only). The paper waits 2 epochs, 720 steps on its CIFAR-10,
+        for a model that tells classes apart; a small collection's epoch is a handful of steps. On the
+        1,500-photo CIFAR-10 folder (11 steps an epoch, 20 epochs) alpha from epoch 3 gave AUC 0.8398 /
+        0.8356 (seeds 0 / 1), from epoch 7 0.8614, from epoch 11 (110 steps) 0.8686 / 0.8652. Data sets of
+        13,000 samples or more (100 batches of 128) are not affected.
     eta_alpha: step on the logit w per visit, in units of the mean |meta-gradient| of the first
         epoch of alpha learning (see `lsw.reweight`). Digits, 30% symmetric noise, 10 epochs: AUC
         0.969 / 0.968 / 0.966 / 0.962 for 0.5 / 1 / 2 / 4 (first_epoch); per-batch normalisation

@@ -87,11 +87,13 @@ class Trainer:
         weights fell under 0.01 by epoch 5 and the network ended predicting one class for 94% of the
         samples. So alpha waits until the held-out accuracy is clearly above chance
         (`lsw.health.above_chance`), which on digits or a full CIFAR-10 is the case after epoch 1, and
-        for `start_steps` steps (see `RunConfig`): above chance is not yet a model that tells classes apart.
+        for `start_steps` steps (see `RunConfig`; at most half of the run's steps): above chance is not yet
+        a model that tells classes apart.
         """
         cfg = self.config
-        steps_done = self.epoch * math.ceil(len(self.noisy) / cfg.batch_size)
-        return (self.method.needs_clean and self.epoch >= cfg.start_epoch and steps_done >= cfg.start_steps
+        per_epoch = math.ceil(len(self.noisy) / cfg.batch_size)
+        wait = min(cfg.start_steps, cfg.epochs * per_epoch // 2)  # never more than half of the run
+        return (self.method.needs_clean and self.epoch >= cfg.start_epoch and self.epoch * per_epoch >= wait
                 and self.model_learns)
 
     def wall_seconds(self) -> float:
