@@ -29,7 +29,8 @@ class RunConfig:
         for a model that tells classes apart; a small collection's epoch is a handful of steps. On the
         1,500-photo CIFAR-10 folder (11 steps an epoch, 20 epochs) alpha from epoch 3 gave AUC 0.8398 /
         0.8356 (seeds 0 / 1), from epoch 7 0.8614, from epoch 11 (110 steps) 0.8686 / 0.8652. Data sets of
-        13,000 samples or more (100 batches of 128) are not affected.
+        6,400 samples or more (50 batches of 128: start_epoch's 2 epochs already make 100 steps) are not
+        affected.
     eta_alpha: step on the logit w per visit, in units of the mean |meta-gradient| of the first
         epoch of alpha learning (see `lsw.reweight`). Digits, 30% symmetric noise, 10 epochs: AUC
         0.969 / 0.968 / 0.966 / 0.962 for 0.5 / 1 / 2 / 4 (first_epoch); per-batch normalisation
