@@ -1,7 +1,7 @@
 """The Export page's preview and its file on the server (lsw.exports: a name in $LSW_HOME/exports)."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
@@ -11,7 +11,7 @@ from lsw.errors import LswError
 from lsw.export import export_inputs, export_rows, run_decisions, to_csv_bytes
 from lsw.exports import exports_dir, safe_name, write_export
 from lsw.rundir import RunDir, RunInfo
-from lsw.samples import id_map
+from lsw.samples import GivenLabels
 from lsw.store import Decision
 
 PREVIEW_ROWS = 200
@@ -19,15 +19,15 @@ CHUNK = 100_000  # rows per piece of a CSV written or downloaded: bounded memory
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the run…")
-def _inputs(run_path: str, epoch: int, threshold: float | None) -> tuple[pd.DataFrame, dict[str, str]]:
+def _inputs(run_path: str, epoch: int, threshold: float | None) -> tuple[pd.DataFrame, Mapping[str, str]]:
     """The export's input columns for every sample and id -> given label, read once per epoch shown
     and threshold (the Review page's, or None for the run's own)."""
     frame = export_inputs(RunDir(run_path), runview.table(RunDir(run_path), epoch, trusted=True), threshold)
-    return frame, id_map(frame["id"], frame["given_label"])
+    return frame, GivenLabels(frame["id"], frame["given_label"])
 
 
 def export_state(run: RunDir, info: RunInfo, threshold: float | None = None
-                 ) -> tuple[pd.DataFrame, dict[str, Decision], dict[str, str]]:
+                 ) -> tuple[pd.DataFrame, dict[str, Decision], Mapping[str, str]]:
     """(export inputs, effective decisions, id -> given label) of the run shown, flagged by `threshold`
     (None: the run's): the decisions are read fresh on every rerun (they change as reviewers work), the
     rest comes from the cache."""

@@ -105,7 +105,6 @@ class EpochEvaluator:
             with torch.no_grad():
                 return outcome(model.head(h), labels), h.cpu().numpy()
         ev = evaluate(model, self.data, noisy, labels, split=True)
-        model.eval()
         return ev, batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
 
     def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,

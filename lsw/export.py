@@ -18,7 +18,7 @@ import math
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ import pandas as pd
 
 from lsw.errors import LswError
 from lsw.rundir import RunDir
-from lsw.samples import AUDITED, id_map
+from lsw.samples import AUDITED, GivenLabels
 from lsw.store import Decision, ReviewStore
 
 COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
@@ -129,14 +129,14 @@ def corrected_labels(run: RunDir, store: ReviewStore, table: pd.DataFrame | None
 
 
 def run_decisions(run: RunDir, store: ReviewStore, frame: pd.DataFrame,
-                  given: dict[str, str] | None = None) -> dict[str, Decision]:
+                  given: Mapping[str, str] | None = None) -> dict[str, Decision]:
     """The effective decision per sample id of `frame` (`export_inputs`) for the labels it gives;
     `given` (id -> given label of every row of `frame`) when the caller already holds it."""
-    given = id_map(frame["id"], frame["given_label"]) if given is None else given
+    given = GivenLabels(frame["id"], frame["given_label"]) if given is None else given
     return store.final_states(run.info().dataset, given)
 
 
-def decision_counts(final: dict[str, Decision], given: dict[str, str]) -> tuple[int, int]:
+def decision_counts(final: dict[str, Decision], given: Mapping[str, str]) -> tuple[int, int]:
     """(samples with an effective decision, of which relabelled) among the ids of `given`; counted
     over the decisions, so it costs nothing on a run of 1M samples."""
     held = [d for sid, d in final.items() if sid in given]

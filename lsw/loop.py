@@ -48,10 +48,14 @@ def lr_schedule(base: float, step: int, total: int) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * min(step - warm, total - warm) / max(total - warm, 1)))
 
 
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """The steps of an epoch over n samples: ceil(n / batch_size), at least one."""
+    return max(1, math.ceil(n / batch_size))
+
+
 def epoch_batches(n: int, batch_size: int, gen: torch.Generator, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """A fresh permutation of range(n) drawn from `gen`, cut into ceil(n / batch_size) near-equal parts."""
-    steps = max(1, math.ceil(n / batch_size))
-    return torch.tensor_split(torch.randperm(n, generator=gen).to(device), steps)
+    """A fresh permutation of range(n) drawn from `gen`, cut into `steps_per_epoch` near-equal parts."""
+    return torch.tensor_split(torch.randperm(n, generator=gen).to(device), steps_per_epoch(n, batch_size))
 
 
 def run_epoch(optimizer: torch.optim.Optimizer, batches: Sequence[torch.Tensor],

@@ -24,7 +24,7 @@ from lsw.device_data import resolve_device
 from lsw.errors import LswError
 from lsw.evaluation import EpochEvaluator
 from lsw.events import EpochEvent
-from lsw.loop import Cancelled, build_training, epoch_batches, lr_schedule, run_epoch
+from lsw.loop import Cancelled, build_training, epoch_batches, lr_schedule, run_epoch, steps_per_epoch
 from lsw.methods import make_method
 from lsw.prepare import Problem
 
@@ -91,7 +91,7 @@ class Trainer:
         a model that tells classes apart.
         """
         cfg = self.config
-        per_epoch = math.ceil(len(self.noisy) / cfg.batch_size)
+        per_epoch = steps_per_epoch(len(self.noisy), cfg.batch_size)
         wait = min(cfg.start_steps, cfg.epochs * per_epoch // 2)  # never more than half of the run
         return (self.method.needs_clean and self.epoch >= cfg.start_epoch and self.epoch * per_epoch >= wait
                 and self.model_learns)

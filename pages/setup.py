@@ -78,8 +78,8 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
     lr = a3.number_input("Learning rate", 1e-5, 5.0, defaults.lr, format="%.4f", key="setup_lr")
     start_epoch = a1.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch,
                                   key="setup_start", help=f"Plain epochs before the weights are learned; they also "
-                                  f"wait for {defaults.start_steps} training steps in all, so that on a small "
-                                  "collection the model tells classes apart first")
+                                  f"wait for {defaults.start_steps} training steps in all (at most half the run), so "
+                                  "that on a small collection the model tells classes apart first")
     threshold = a2.slider("Flag threshold (score below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
     retrain_epochs = a3.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
     meta = a1.selectbox("Meta-gradient", list(METAS), key="setup_meta",
