@@ -4,9 +4,12 @@ trained on those reviews gains.
 
     python bench/audit_loop.py --out /tmp/audit-loop                  # digits + Fashion-MNIST 6k
     python bench/audit_loop.py --cases digits --epochs 10 --out /tmp/a  # a quick one
+    python bench/audit_loop.py --cases cifar10n --cifar PATH/cifar10-jpeg.npz \
+        --human PATH/cifar10n-random1.npz:random_label1 --model resnet18 --batch-size 512 --out /tmp/c  # a GPU
 
 Per case: the collection's labels are made noisy everywhere (no trusted rows: digits 30% symmetric,
-Fashion-MNIST 40% instance-dependent), written as a label file (`--labels PATH:KEY`), and then:
+Fashion-MNIST 40% instance-dependent), written as a label file (`--labels PATH:KEY`); cifar10n takes
+CIFAR-10's real human labels from `--human` instead (17% wrong); and then:
 1. verify 10 per class first (`lsw.trusted.verify_sample` on the given labels): the reviewer answers
    from the true label, "correct" or "relabel" to the true class; those samples become D^c;
 2. round 1: LSW trained on that D^c; small-loss trained on the same split, for its order;
@@ -40,6 +43,7 @@ from lsw.trusted import VERIFIED, TrustedSet, apply_decisions, verify_sample  # 
 CASES = {  # data, noise, subset, epochs (the README's recipes for these sets)
     "digits": ("digits", "symmetric:0.3", None, 10),
     "fashion": ("fashion-mnist", "instance:0.4", 6000, 12),  # --fashion-n to shrink it on a loaded CPU
+    "cifar10n": ("cifar10", "human", None, 20),  # data from --cifar, labels from --human (a GPU case)
 }
 
 
@@ -77,11 +81,17 @@ def case(name: str, args: argparse.Namespace, out: Path) -> dict:
     data, noise, subset, epochs = CASES[name]
     if name == "fashion" and args.fashion_n:
         subset = args.fashion_n
+    subset = args.max_samples or subset
     epochs = (args.fashion_epochs if name == "fashion" and args.fashion_epochs else None) or args.epochs or epochs
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
-    spec, _ = noisy_label_file(data, noise, subset, args.seed, folder)
-    base = RunConfig(data=data, labels=spec, max_samples=subset, epochs=epochs, seed=args.seed, device=args.device)
+    if noise == "human":
+        data, spec = f"{data}:{args.cifar}", args.human
+    else:
+        spec, _ = noisy_label_file(data, noise, subset, args.seed, folder)
+    base = RunConfig(data=data, labels=spec, max_samples=subset, epochs=epochs, seed=args.seed, device=args.device,
+                     **({"model": args.model} if args.model else {}),
+                     **({"batch_size": args.batch_size} if args.batch_size else {}))
     store = ReviewStore(folder / "reviews.sqlite")
     # the data as the run sees it (subset, fingerprint), to draw the verify sample from the given labels
     from lsw.prepare import prepare
@@ -156,6 +166,12 @@ def main() -> None:
     p.add_argument("--fashion-n", type=int, default=None, help="Fashion-MNIST subset size (default 6000)")
     p.add_argument("--fashion-epochs", type=int, default=None, help="override Fashion-MNIST's epochs only")
     p.add_argument("--device", default="auto")
+    p.add_argument("--max-samples", type=int, default=None, help="override every case's subset size")
+    p.add_argument("--model", default=None, help="override the default model (auto)")
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--cifar", default="../shared/data/cifar10-jpeg.npz", help="cifar10n: CIFAR-10's images")
+    p.add_argument("--human", default="../shared/data/cifar10n-random1.npz:random_label1",
+                   help="cifar10n: the human labels, PATH.npz:KEY")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
