@@ -29,7 +29,7 @@ def state_line(d: Decision | None) -> str:
 def review_item(row: pd.Series, d: Decision | None, latest: dict[str, int]) -> dict:
     """The fields a decision on `row` records (see `ReviewStore.record_many`)."""
     sid = str(row.id)
-    return dict(sample_id=sid, old_label=current_label(row.label_name, d), given_label=row.label_name,
+    return dict(sample_id=sid, old_label=current_label(row.given_name, d), given_label=row.given_name,
                 alpha=float(row.alpha), loss=float(row.loss), expected_last_id=latest.get(sid, 0))
 
 

@@ -3,8 +3,9 @@
 `corrected_labels(run, store)` is the one export: the Export page and `python -m lsw export` both
 write it. Every sample of the run is a row, the audited ones (D^n) and the trusted ones (D^c), with
 the set it was in. `original_label` is always the source's own label (never a synthetic-noise
-label); `given_label` is the label the audit trained on (differs only where synthetic noise flipped
-it); `final_label` is the reviewers' verdict, else the original label.
+label); `given_label` is the label the audit was given (differs only where synthetic noise flipped it;
+a trusted row trains on its reviewer's label, but is given the label the reviewer saw); `final_label`
+is the reviewers' verdict, else the original label.
 
 Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with `=`, `+`,
 `-`, `@`, tab or carriage return as a formula, and file names, labels and reviewer names are
@@ -69,7 +70,7 @@ def export_rows(samples: pd.DataFrame, final: dict[str, Decision]) -> pd.DataFra
     """Every sample with its final label, in the columns of `COLUMNS`.
 
     samples: columns id, path, label (the source's own class name), alpha, loss, pred (predicted class
-    name), flagged, and optionally given_label (the class name training saw; default label), set
+    name), flagged, and optionally given_label (the class name the audit was given; default label), set
     (default "audited") and trust (default NaN); other columns are ignored. final: the effective
     decision per sample id (`ReviewStore.final_states`; looked up by `str(id)`).
     final_label: see `final_label`. action, reviewer and time are "" for a sample without a decision.
@@ -115,7 +116,7 @@ def export_inputs(run: RunDir, table: pd.DataFrame | None = None, threshold: flo
     source = table["source_name"].where(table["source_name"] != "", table["label_name"])
     return pd.DataFrame({
         "id": table["id"], "path": table["id"], "set": table["set"], "label": source,
-        "given_label": table["label_name"], "alpha": table["alpha"] if "alpha" in table else float("nan"),
+        "given_label": table["given_name"], "alpha": table["alpha"] if "alpha" in table else float("nan"),
         "trust": table["trust"], "loss": table["loss"], "pred": table["pred_name"], "flagged": table["flagged"]})
 
 

@@ -25,7 +25,9 @@ class Problem:
     source: the loaded data (train and optional test split).
     split: row indices of the noisy set D^n and the clean set D^c in source.train.
     labels: int64 (N,), the labels training sees: the source's labels with synthetic noise added to
-        the D^n rows (D^c rows keep theirs).
+        the D^n rows (D^c rows keep theirs), and on the rows of a trusted set the reviewers' labels.
+    given_labels: int64 (N,), the labels the data gives (`labels` before any reviewer's label): the one
+        a reviewer saw, so the one decisions are keyed by (`lsw.store`) and the export's given_label.
     true_labels: int64 (N,) when known (synthetic noise, or a manifest's true_label), else None.
     noise_rate: realised fraction of wrong labels in D^n when known, else None.
     clean_origin: how D^c was obtained: "verified" or "reviews" (`lsw.trusted`), "trusted rows" (marked
@@ -40,6 +42,7 @@ class Problem:
     labels: np.ndarray
     true_labels: np.ndarray | None
     noise_rate: float | None
+    given_labels: np.ndarray
     clean_origin: str = ORIGIN_RANDOM
     unverified: int = 0
     trusted_set: TrustedSet | None = None
@@ -112,11 +115,12 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
         if true_labels is None:
             true_labels = train.labels.copy()
         labels[split.noisy] = given[split.noisy]
+    given_labels = labels.copy()
     if ts is not None:
         labels[applied.trusted] = applied.labels[applied.trusted]  # D^c learns from the reviewers' labels
     origin, unverified = _clean_origin(config, ts, train, split)
     rate = None if true_labels is None else realised_rate(true_labels[split.noisy], labels[split.noisy])
-    return Problem(source, split, labels, true_labels, rate, origin, unverified, ts)
+    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts)
 
 
 def _clean_origin(config: RunConfig, ts: TrustedSet | None, train, split: Split) -> tuple[str, int]:

@@ -31,8 +31,8 @@ class RunRecorder:
         if p.trusted_set is not None:
             self.run.write_trusted(p.trusted_set)
         arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, val_index=p.split.val, labels=p.labels,
-                      source_labels=src.train.labels, ids=np.array(src.train.ids, dtype=str),
-                      classes=np.array(src.train.classes, dtype=str))
+                      given_labels=p.given_labels, source_labels=src.train.labels,
+                      ids=np.array(src.train.ids, dtype=str), classes=np.array(src.train.classes, dtype=str))
         if p.true_labels is not None:
             arrays["true_labels"] = p.true_labels
         self.run.write_samples(**arrays)

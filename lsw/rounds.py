@@ -25,8 +25,9 @@ from lsw.trusted import ORIGIN_RANDOM, REVIEWS, TrustedSet, apply_decisions
 
 
 def parent_labels(parent: str | Path, train: LabeledImages) -> tuple[np.ndarray, np.ndarray | None]:
-    """(labels, true_labels) the run in `parent` gave the samples of `train`, by id (int64 (N,); a
-    sample the parent did not hold keeps its source label). true_labels is None when the parent had none."""
+    """(labels, true_labels) the run in `parent` gave the samples of `train`, by id (int64 (N,); the labels
+    its data gave, before any reviewer's; a sample the parent did not hold keeps its source label).
+    true_labels is None when the parent had none."""
     run = RunDir(parent)
     if not run.exists():
         raise LswError(f"parent run {parent} does not exist: name a run folder with a config.json")
@@ -35,7 +36,7 @@ def parent_labels(parent: str | Path, train: LabeledImages) -> tuple[np.ndarray,
     rows = np.array([index.get(str(i), -1) for i in train.ids], dtype=np.int64)
     known = rows >= 0
     labels = train.labels.copy()
-    labels[known] = s["labels"][rows[known]]
+    labels[known] = s["given_labels"][rows[known]]
     true = None
     if "true_labels" in s:
         true = train.labels.copy() if train.true_labels is None else train.true_labels.copy()
@@ -49,7 +50,8 @@ def next_trusted_set(parent: RunDir, store: ReviewStore) -> TrustedSet:
     cfg, s = parent.config(), parent.samples()
     classes = [str(c) for c in s["classes"]]
     ids = [str(i) for i in s["ids"]]
-    names = [classes[k] for k in s["labels"]]
+    names = [classes[k] for k in s["labels"]]  # trained on: the reviewers' labels on the trusted rows
+    given = [classes[k] for k in s["given_labels"]]  # what the reviewers saw, the decisions' key
     before = parent.trusted_set()
     trusted_rows = np.concatenate([s["clean_index"], s.get("val_index", np.array([], dtype=np.int64))])
     unverified = set(before.unverified) if before else set()
@@ -58,7 +60,7 @@ def next_trusted_set(parent: RunDir, store: ReviewStore) -> TrustedSet:
     ts = TrustedSet(cfg["fingerprint"], REVIEWS, {ids[r]: names[r] for r in trusted_rows},
                     list(before.excluded) if before else [], [], sorted(unverified), str(parent.path),
                     int(cfg.get("round", 1)) + 1)
-    final = store.final_states(cfg["fingerprint"], dict(zip(ids, names)))
+    final = store.final_states(cfg["fingerprint"], dict(zip(ids, given)))
     return apply_decisions(ts, final, ids)
 
 

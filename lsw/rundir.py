@@ -3,7 +3,8 @@
     config.json        the RunConfig plus source name, fingerprint, device, classes
     samples.npz        noisy/clean/val row indices, ids, class names, the source's own labels
                        (`source_labels`), the labels training saw (`labels`: the source's, plus any
-                       synthetic noise) and the true labels when known
+                       synthetic noise, and the reviewers' labels on trusted rows), the labels the data gives
+                       (`given_labels`: `labels` before any reviewer's) and the true labels when known
     status.json        {"state": running | done | failed | stopped, "message"}, written by the audit
     epochs/NNNN/K.npy  per epoch, one .npy per array K, read memory-mapped (a page reads the arrays
                        and rows it shows, not the epoch, nor the history): over D^n the method's score
@@ -170,9 +171,10 @@ class RunDir:
 
     def samples(self) -> dict[str, np.ndarray]:
         """The samples.npz arrays; runs written before `source_labels` existed get it from `labels`
-        only when no synthetic noise was applied."""
+        only when no synthetic noise was applied, and before `given_labels` existed, `labels`."""
         with np.load(self.path / SAMPLES, allow_pickle=False) as z:
             out = {k: z[k] for k in z.files}
+        out.setdefault("given_labels", out["labels"])
         if "source_labels" not in out and not self.config().get("noise"):
             out["source_labels"] = out["labels"]
         return out

@@ -68,6 +68,7 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
         return pd.Categorical.from_codes(np.where(codes < 0, len(names) - 1, codes), categories=names)
 
     labels = s["labels"][index]
+    given = s["given_labels"][index] if "given_labels" in s else labels
     source = s["source_labels"][index] if "source_labels" in s else np.full(len(index), -1)
     pred = np.asarray(pred, dtype=np.int64)
     return pd.DataFrame({
@@ -76,6 +77,7 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
         "set": pd.Categorical.from_codes(np.full(len(index), SETS.index(which), dtype=np.int8), categories=SETS),
         "label": labels,
         "label_name": named(labels),
+        "given_name": named(given),
         "source_name": named(source),
         weight_name: np.asarray(weight, dtype=np.float32),
         "loss": loss,
@@ -87,7 +89,7 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
 
 
 class GivenLabels(Mapping[str, str]):
-    """sample id (str) -> the label name training gave it, over two columns of a table (ids, labels), for
+    """sample id (str) -> the label name the data gives it, over two columns of a table (ids, labels), for
     `lsw.store.ReviewStore.final_states`. Looked up through a hash index built at the first lookup, so a
     page whose run has no decision yet never builds one (at 1M samples a whole dict took 0.7 s)."""
 
@@ -108,8 +110,9 @@ class GivenLabels(Mapping[str, str]):
 
 
 def given_labels(table: pd.DataFrame) -> GivenLabels:
-    """sample id (str) -> the label name training gave it, over a sample table (`GivenLabels`)."""
-    return GivenLabels(table["id"], table["label_name"])
+    """sample id (str) -> the label name the data gives it (`given_name`: on a trusted row, the one a reviewer
+    saw, not the reviewer's), over a sample table (`GivenLabels`)."""
+    return GivenLabels(table["id"], table["given_name"])
 
 
 def with_threshold(table: pd.DataFrame, threshold: float) -> pd.DataFrame:

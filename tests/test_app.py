@@ -194,7 +194,7 @@ def test_compare_page_shows_a_comparison(app, tmp_path):
     run_compare(cfg, ["lsw", "small-loss"], tmp_path / "compare" / "demo")
     app.switch_page("../pages/compare.py").run()
     assert not app.exception
-    assert list(app.dataframe[0].value["method"]) == ["lsw", "small-loss"]
+    assert list(app.dataframe[0].value["method"]) == ["lsw", "small-loss", "small-loss (averaged)"]
     assert len(app.get("plotly_chart")) == 2
 
 

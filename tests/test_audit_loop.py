@@ -116,6 +116,16 @@ def test_verified_round_then_next_round_from_its_reviews(tmp_path):
     assert sid(3) in set(s2["ids"][s2["noisy_index"]])  # ambiguous: audited, not trusted
     rounds = round_rows(r2, s)
     assert [r.round for r in rounds] == [1, 2] and rounds[0].reviewed == 4
+    # a relabeled sample trains on its new label in the trusted set, and its export still carries the decision:
+    # given the label the reviewer saw, final the reviewer's (it was the original label, the correction lost)
+    from lsw.export import corrected_labels
+
+    for run, relabeled in ((r1, {ids[0]: "7"}), (r2, {ids[0]: "7", sid(0): "3"})):
+        export = corrected_labels(run, s).set_index("id")
+        for i, new in relabeled.items():
+            row = export.loc[i]
+            assert (row["set"], row.action, row.final_label, row.given_label) == (
+                "trusted", "relabel", new, row.original_label), (run.path.name, i)
 
 
 def test_cli_warns_of_an_unverified_clean_set_and_runs_the_next_round(tmp_path):

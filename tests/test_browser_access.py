@@ -121,6 +121,10 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
 
             sign_in(page, "ann", "ann-password")
             page.get_by_text("Signed in as").wait_for(timeout=30_000)
+            # the cookie is written by a script that runs once its element mounts, just after the text shows
+            # (a loaded machine can take a moment): a reload before that would be a sign-in never kept
+            page.wait_for_function("document.cookie.includes('lsw_session_')", timeout=30_000)
+            idle(page)
             page.reload()
             page.get_by_text("Signed in as").wait_for(timeout=60_000)  # the cookie brought it back
             idle(page)

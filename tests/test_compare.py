@@ -21,12 +21,28 @@ def result(tmp_path_factory):
 def test_every_method_beats_random(result):
     res, out = result
     rows = {r["method"]: r for r in res["rows"]}
-    assert list(rows) == ["lsw", "mwnet", "l2rw", "cleanlab", "small-loss"]
+    assert list(rows) == ["lsw", "mwnet", "l2rw", "cleanlab", "small-loss", "small-loss (averaged)"]
     for m, r in rows.items():
         assert r["auc"] > 0.6, (m, r)
         assert 0 <= r["f1"] <= 1 and r["step_cost_vs_plain"] > 0
     assert rows["small-loss"]["step_cost_vs_plain"] == 1.0
     assert json.loads((out / "compare.json").read_text())["rows"][0]["method"] == "lsw"
+
+
+def test_small_loss_is_also_ranked_by_the_averaged_trust(result):
+    """The second small-loss row ranks the same run by LSW's score (trust averaged over the epochs), so
+    that what averaging gives is not counted as LSW's lead; the plain row keeps the last epoch's loss."""
+    from lsw.metrics import detection_metrics
+    from lsw.trust import stored_trust
+
+    res, out = result
+    rows = {r["method"]: r for r in res["rows"]}
+    run = RunDir(out / "small-loss")
+    s = run.samples()
+    is_noisy = (s["labels"] != s["true_labels"])[s["noisy_index"]]
+    last = run.epoch_arrays(run.epochs()[-1])
+    assert rows["small-loss (averaged)"]["auc"] == pytest.approx(detection_metrics(is_noisy, stored_trust(last))["auc"])
+    assert rows["small-loss"]["auc"] == pytest.approx(detection_metrics(is_noisy, np.exp(-last["loss"]))["auc"])
 
 
 def test_scores_have_the_stated_direction(result):
@@ -64,5 +80,6 @@ def test_compare_scores_a_manifest_against_its_true_labels_without_noise(tmp_pat
     cfg = RunConfig(data=f"csv:{tmp_path}/m.csv", clean_per_class=5, epochs=2, start_epoch=1, batch_size=16,
                     device="cpu")
     res = run_compare(cfg, ["lsw", "small-loss"], tmp_path / "cmp")
-    assert 0 < res["noise_rate"] <= 10 / 50 and [r["method"] for r in res["rows"]] == ["lsw", "small-loss"]
+    assert 0 < res["noise_rate"] <= 10 / 50 and [r["method"] for r in res["rows"]] == [
+        "lsw", "small-loss", "small-loss (averaged)"]
     assert all(r["auc"] is not None for r in res["rows"])

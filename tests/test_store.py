@@ -432,7 +432,7 @@ def test_given_labels_of_a_table_act_as_the_id_to_label_dict(s):
     from lsw.samples import given_labels
 
     table = pd.DataFrame({"id": pd.array(["a.jpg", "b.jpg", "c.jpg"], dtype="string"),
-                          "label_name": pd.Categorical(["cat", "dog", "cat"])})
+                          "given_name": pd.Categorical(["cat", "dog", "cat"])})
     given = given_labels(table)
     assert dict(given) == {"a.jpg": "cat", "b.jpg": "dog", "c.jpg": "cat"} and len(given) == 3
     assert given.get("zz") is None and "b.jpg" in given and "zz" not in given
