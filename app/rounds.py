@@ -27,7 +27,7 @@ def start_next_round(run: RunDir) -> None:
 
 def next_round_button(run: RunDir, active: bool) -> None:
     st.button("Start next round", key="next_round", icon=":material/replay:", on_click=start_next_round, args=(run,),
-              disabled=active, help="Train again with a trusted set that adds every sample kept or relabelled "
+              disabled=active, help="Train again on every sample kept or relabelled "
               "(with its new label), drops the excluded ones and keeps ambiguous ones out. "
               + ("A run is in progress: wait for it to end." if active else ""))
 

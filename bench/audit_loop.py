@@ -16,9 +16,10 @@ CIFAR-10's real human labels from `--human` instead (17% wrong); and then:
 3. the reviewer takes the top `--review` samples of each order (least trusted first; random: a seeded
    shuffle) and answers from the truth: wrong labels found per 100 reviews for each order; only LSW's
    reviews are recorded in the review store (that is the queue the product serves);
-4. round 2 (`lsw.rounds.next_round`): D^c = the verified samples + every reviewed sample with its
-   corrected label, excluded ones dropped; its detection AUC and its queue's precision (top `--review`
-   of its own queue, none of which was reviewed yet) against round 1's.
+4. round 2 (`lsw.rounds.next_round`): D^c = the verified samples; every reviewed sample trained on with
+   its corrected label (`lsw.trusted`'s `reviewed`), excluded ones dropped; its detection AUC and its
+   queue's precision (top `--review` of its own queue, skipping the samples reviewed already) against
+   round 1's, on the samples round 1 left unreviewed.
 """
 from __future__ import annotations
 
@@ -135,11 +136,13 @@ def case(name: str, args: argparse.Namespace, out: Path) -> dict:
     r2 = RunDir(folder / "r2-lsw")
     cfg2 = next_round(r1, store, folder / "r2-trusted.json")
     s2 = run_audit(cfg2, r2.path)
+    reviewed = set(t1.iloc[lsw_order[:k]].id.astype(str))
     t2 = table_of(r2)
+    t2 = t2[~t2.id.astype(str).isin(reviewed)]  # round 2 audits what round 1's reviews left
     k2 = min(args.review, len(t2))
     r2_found = 100.0 * float(t2.iloc[np.argsort(t2.score.to_numpy(), kind="stable")[:k2]].is_noisy.mean())
-    # like for like: round 2 audits what round 1 left (the reviewed samples moved to D^c or were dropped), so
-    # compare both rounds' scores on exactly those samples, and round 1's next reviews with round 2's first
+    # like for like: compare both rounds' scores on exactly the samples round 1's reviews left, and round 1's
+    # next reviews with round 2's first
     from lsw.metrics import detection_metrics
 
     left = t1.set_index("id").loc[t2.id]
@@ -181,7 +184,8 @@ def main() -> None:
     for r in results:
         print(f"{r['case']:<8} {r['noise']:<13} {r['n']:>5} {r['lsw']:>6.1f} {r['small_loss']:>10.1f} "
               f"{r['random']:>6.1f}")
-    print(f"\nRound 2 (trusted set = verified + the {args.review} reviews) against round 1")
+    print(f"\nRound 2 (D^c = the verified sample, the {args.review} reviews trained on with their labels) against "
+          "round 1")
     print(f"{'case':<8} {'D^c r1':>6} {'D^c r2':>6} {'AUC r1':>7} {'AUC r2':>7} {'AUC r1*':>7} {'AUC r2*':>7} "
           f"{'prec r1':>7} {'prec r2':>7} {'next r1*':>8} {'epochs':>6} {'s':>5}")
     for r in results:

@@ -199,8 +199,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="overwrite a run already in --out")
     p.add_argument("--from-run", default=None, metavar="DIR",
                    help="start the next round of the run in DIR: its trusted set plus every review of its samples "
-                        "in --reviews (relabel/correct join D^c, exclude drops, ambiguous stays out); other flags "
-                        "are taken from that run")
+                        "in --reviews (relabel/correct: trained on with that label, while D^c keeps its representative "
+                        "sample; exclude drops; ambiguous stays out of D^c); other flags are taken from that run")
     p.add_argument("--trusted", default=None, metavar="PATH", help="a trusted-set JSON (lsw.trusted) as D^c")
     p.add_argument("--config-json", default=None, metavar="JSON",
                    help="a whole RunConfig as JSON instead of the flags above (the dashboard's torchrun start)")

@@ -116,8 +116,8 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
             true_labels = train.labels.copy()
         labels[split.noisy] = given[split.noisy]
     given_labels = labels.copy()
-    if ts is not None:
-        labels[applied.trusted] = applied.labels[applied.trusted]  # D^c learns from the reviewers' labels
+    if ts is not None:  # D^c, and the D^n rows a reviewer labeled, train on the reviewers' labels
+        labels[applied.trusted | applied.reviewed] = applied.labels[applied.trusted | applied.reviewed]
     origin, unverified = _clean_origin(config, ts, train, split)
     rate = None if true_labels is None else realised_rate(true_labels[split.noisy], labels[split.noisy])
     return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts)

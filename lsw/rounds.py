@@ -1,4 +1,5 @@
-"""Rounds: a run whose trusted set is its parent's plus every review made on the parent's samples.
+"""Rounds: a run whose trusted set is its parent's plus every review made on the parent's samples (the
+reviews of its D^n as labels to train on, not as D^c: see `lsw.trusted`).
 
 `next_round` builds the trusted set (`lsw.trusted`) and the config of round k+1 from a finished run
 and the review store; `python -m lsw run --from-run DIR` and the Review page's "Start next round" both
@@ -45,8 +46,9 @@ def parent_labels(parent: str | Path, train: LabeledImages) -> tuple[np.ndarray,
 
 
 def next_trusted_set(parent: RunDir, store: ReviewStore) -> TrustedSet:
-    """The parent's trusted rows (D^c and validation, with the labels it trained on) plus the effective
-    decisions on the parent's samples, made on the labels the parent gave them (`lsw.trusted`)."""
+    """The parent's trusted rows (D^c and validation, with the labels it trained on) and reviewed rows, plus
+    the effective decisions on the parent's samples, made on the labels the parent gave them: those on its
+    trusted rows stay in D^c, those on the rest go to `reviewed` (`lsw.trusted`)."""
     cfg, s = parent.config(), parent.samples()
     classes = [str(c) for c in s["classes"]]
     ids = [str(i) for i in s["ids"]]
@@ -59,9 +61,11 @@ def next_trusted_set(parent: RunDir, store: ReviewStore) -> TrustedSet:
         unverified |= {ids[r] for r in trusted_rows}
     ts = TrustedSet(cfg["fingerprint"], REVIEWS, {ids[r]: names[r] for r in trusted_rows},
                     list(before.excluded) if before else [], [], sorted(unverified), str(parent.path),
-                    int(cfg.get("round", 1)) + 1)
+                    int(cfg.get("round", 1)) + 1, dict(before.reviewed) if before else {})
     final = store.final_states(cfg["fingerprint"], dict(zip(ids, given)))
-    return apply_decisions(ts, final, ids)
+    in_trusted = set(trusted_rows.tolist())
+    ts = apply_decisions(ts, final, [ids[r] for r in trusted_rows])
+    return apply_decisions(ts, final, [i for r, i in enumerate(ids) if r not in in_trusted], audited=True)
 
 
 def next_round(parent: RunDir, store: ReviewStore, trusted_path: str | Path) -> RunConfig:

@@ -112,8 +112,14 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     trusted = set(s["ids"][np.concatenate([s["clean_index"], s["val_index"]])])
     final = state.store().final_states(fp)
     kept = {sid for sid, d in final.items() if d.action in ("correct", "relabel")}
-    assert kept <= trusted
     audited = set(s["ids"][s["noisy_index"]])
+    before = run.samples()
+    assert trusted == set(before["ids"][np.concatenate([before["clean_index"], before["val_index"]])])
+    assert kept <= audited  # the queue's reviews stay in D^n, trained on with the reviewers' labels
+    position = {str(x): k for k, x in enumerate(s["ids"])}
+    for sid, d in final.items():
+        if d.action == "relabel":
+            assert s["classes"][s["labels"][position[sid]]] == d.new_label
     assert not {sid for sid, d in final.items() if d.action == "exclude"} & (audited | trusted)
     at.switch_page("../pages/monitor.py").run()
     assert not at.exception

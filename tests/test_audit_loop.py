@@ -13,6 +13,7 @@ from lsw.errors import LswError
 from lsw.queue import queue_stats, wilson
 from lsw.rounds import next_round, round_rows
 from lsw.rundir import RunDir
+from lsw.samples import given_labels
 from lsw.store import ReviewStore
 from lsw.trusted import TrustedSet, apply_decisions, place, verify_sample
 
@@ -44,6 +45,13 @@ def test_decisions_map_onto_the_trusted_set(tmp_path):
     assert applied.excluded.tolist() == [False, False, True, False, False, False]
     assert applied.trusted.tolist() == [True, True, False, False, True, False]
     assert applied.labels[applied.trusted].tolist() == [0, 1, 1]
+    # decided from a run's D^n: trained on with the reviewer's label, not D^c
+    rev = apply_decisions(TrustedSet("ds", "reviews", {"e": "dog"}), s.final_states("ds"), audited=True)
+    assert rev.labels == {"e": "dog"} and rev.reviewed == {"a": "cat", "b": "dog"} and rev.excluded == ["c"]
+    applied = place(rev, ["a", "b", "c", "d", "e"], ["cat", "dog"])
+    assert applied.trusted.tolist() == [False, False, False, False, True]
+    assert applied.reviewed.tolist() == [True, True, False, False, False]
+    assert applied.labels.tolist() == [0, 1, -1, -1, 1]
     with pytest.raises(LswError, match="not a class"):
         place(TrustedSet("ds", "verified", {"a": "cow"}), ["a"], ["cat", "dog"])
     with pytest.raises(LswError, match="not a trusted set"):
@@ -109,9 +117,13 @@ def test_verified_round_then_next_round_from_its_reviews(tmp_path):
     assert c2["parent_run"] == str(r1.path.resolve()) and c2["round"] == 2 and r2.parent() == RunDir(r1.path.resolve())
     sid = lambda i: flagged.iloc[i].id  # noqa: E731
     in_trusted = set(s2["ids"][np.concatenate([s2["clean_index"], s2["val_index"]])])
+    audited = set(s2["ids"][s2["noisy_index"]])
     position = {str(x): k for k, x in enumerate(s2["ids"])}
-    assert {sid(0), sid(1)} <= in_trusted and trusted_ids <= in_trusted
-    assert s2["classes"][s2["labels"][position[sid(0)]]] == "3"
+    # D^c keeps its representative sample; the queue's reviews are trained on with their labels, in D^n
+    assert in_trusted == trusted_ids and {sid(0), sid(1)} <= audited
+    assert TrustedSet.read(tmp_path / "r2-trusted.json").reviewed == {sid(0): "3", sid(1): flagged.iloc[1].label_name}
+    assert s2["classes"][s2["labels"][position[sid(0)]]] == "3"  # trained on the reviewer's label
+    assert s2["given_labels"][position[sid(0)]] == smp["labels"][position[sid(0)]]  # given the one they saw
     assert sid(2) not in in_run(s2) and ids[1] not in in_run(s2)  # excluded, in both rounds
     assert sid(3) in set(s2["ids"][s2["noisy_index"]])  # ambiguous: audited, not trusted
     rounds = round_rows(r2, s)
@@ -120,12 +132,17 @@ def test_verified_round_then_next_round_from_its_reviews(tmp_path):
     # given the label the reviewer saw, final the reviewer's (it was the original label, the correction lost)
     from lsw.export import corrected_labels
 
-    for run, relabeled in ((r1, {ids[0]: "7"}), (r2, {ids[0]: "7", sid(0): "3"})):
+    relabels = {ids[0]: ("trusted", "7")}
+    for run, relabeled in ((r1, relabels), (r2, {**relabels, sid(0): ("audited", "3")})):
         export = corrected_labels(run, s).set_index("id")
-        for i, new in relabeled.items():
+        for i, (where, new) in relabeled.items():
             row = export.loc[i]
             assert (row["set"], row.action, row.final_label, row.given_label) == (
-                "trusted", "relabel", new, row.original_label), (run.path.name, i)
+                where, "relabel", new, row.original_label), (run.path.name, i)
+    # the round-2 queue counts the reviewed samples as reviewed (their decisions are keyed by the given label)
+    table2 = r2.sample_table()
+    final2 = s.final_states(fp, given_labels(table2))
+    assert {sid(0), sid(1), sid(3)} <= set(final2)
 
 
 def test_cli_warns_of_an_unverified_clean_set_and_runs_the_next_round(tmp_path):
@@ -149,4 +166,6 @@ def test_cli_warns_of_an_unverified_clean_set_and_runs_the_next_round(tmp_path):
     assert r.returncode == 0, r.stderr
     cfg = json.loads((tmp_path / "r2" / "config.json").read_text())
     assert cfg["round"] == 2 and cfg["parent_run"].endswith("r1") and cfg["max_samples"] == 500
-    assert "WARNING: the clean set is taken from unverified labels (50 of its 51" in r.stdout
+    # the reviewed sample is trained on with its label in D^n; D^c is still the 50 unverified ones
+    assert "WARNING: the clean set is taken from unverified labels (50 of its 50" in r.stdout
+    assert TrustedSet.read(tmp_path / "r2" / "trusted.json").reviewed == {str(row.id): row.label_name}
