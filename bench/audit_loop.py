@@ -193,7 +193,8 @@ def main() -> None:
               f"{r['same_r1']:>7.4f} {r['same_r2']:>7.4f} {r['r1_prec']:>7.1f} {r['r2_prec']:>7.1f} "
               f"{r['r1_next']:>8.1f} {r['epochs']:>6} {r['seconds']:>5.0f}")
     print("AUC r1/r2: each round on its own audited set. *: on the same samples, those round 1 left unreviewed "
-          "(round 2's audited set). prec: wrong labels per 100 in the top of each round's queue; next r1*: "
+          "(round 2 audits them and the reviewed ones, trained on with their labels). prec: wrong labels per 100 "
+          "in the top of each round's queue; next r1*: "
           "round 1's next reviews (its order over the samples left), the alternative to retraining.\n"
           "The verify sample held " + ", ".join(f"{r['verify_wrong']} wrong of {r['verify']} ({r['case']})"
                                                 for r in results) + ".", flush=True)
