@@ -95,6 +95,13 @@ class RunConfig:
     parent_run: str | None = None
     round: int = 1
 
+    def first_weight_epoch(self, per_epoch: int) -> int:
+        """The first epoch (0-based) whose steps may learn sample weights, with `per_epoch` steps an epoch:
+        after `start_epoch` epochs and `start_steps` steps, never more than half of the run's steps
+        (`lsw.train.Trainer.alpha_this_epoch` adds the gate on the model learning)."""
+        wait = min(self.start_steps, self.epochs * per_epoch // 2)
+        return max(self.start_epoch, -(-wait // per_epoch))
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 

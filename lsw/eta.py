@@ -1,28 +1,50 @@
 """Time left in a training phase, from its progress reports.
 
-The pace of the current epoch's steps, not of the whole phase: LSW's epochs before `start_epoch` are
+The pace of the current epoch's steps, not of the whole phase: LSW's epochs before it learns alpha are
 plain steps and cost less than the meta-gradient steps after it, so a phase-wide average underestimates
 (a run said 7 min 45 s with 17.5 min left). Each epoch's evaluation (the gap between an epoch's last
 step and the next epoch's first report) is measured and added for every epoch still to finish.
+
+While the steps are still plain, the epochs that will learn weights are charged at a measured cost per
+step relative to a plain step (`WEIGHT_STEP_COST`): alpha now waits for 100 steps (`RunConfig.start_steps`),
+so on a small collection half of the run can be plain steps before the dearer ones begin.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 
+from lsw.config import RunConfig
+
+# A weight-learning step's time over a plain step's (medians of the README's tables: the LSW head step
+# 1.06-1.62x on the CPU and the H200, in a run 1.4-1.5x; the full step 2.8-4.8x; MW-Net and L2RW on digits).
+WEIGHT_STEP_COST = {("lsw", "head"): 1.4, ("lsw", "full"): 4.3, ("mwnet", None): 3.7, ("l2rw", None): 3.1}
+
+
+def weight_step_cost(config: RunConfig) -> float:
+    """`WEIGHT_STEP_COST` of `config`'s method (1.0 for one that learns no weights)."""
+    meta = config.meta if config.method == "lsw" else None
+    return WEIGHT_STEP_COST.get((config.method, meta), 1.0)
+
 
 class TimeLeft:
     """Feed `update(epoch, epochs, step, steps)` after every step (epoch 0-based, step 1-based);
-    it returns the estimated seconds left in the phase, or None until one step's pace is known."""
+    it returns the estimated seconds left in the phase, or None until one step's pace is known.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    first_dear(steps) -> the first epoch whose steps cost `cost` times the plain steps measured before it
+    (`RunConfig.first_weight_epoch`), or None when every epoch costs the same."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 first_dear: Callable[[int], int] | None = None, cost: float = 1.0) -> None:
         self.clock = clock
+        self.first_dear, self.cost = first_dear, cost
         self.epoch: int | None = None
         self.epoch_t0 = 0.0  # time of the current epoch's first report
         self.epoch_step0 = 0
         self.last_t = 0.0
         self.last_was_end = False
         self.step_s: float | None = None
+        self.pace_epoch = 0  # the epoch whose steps gave step_s
         self.eval_s = 0.0
         self.gap: float | None = None
 
@@ -35,11 +57,14 @@ class TimeLeft:
                 self.eval_s = max(0.0, self.gap - (self.step_s or 0.0))
             self.epoch, self.epoch_t0, self.epoch_step0 = epoch, now, step
         elif step > self.epoch_step0:
-            self.step_s = (now - self.epoch_t0) / (step - self.epoch_step0)
+            self.step_s, self.pace_epoch = (now - self.epoch_t0) / (step - self.epoch_step0), epoch
             if self.gap is not None:
                 self.eval_s, self.gap = max(0.0, self.gap - self.step_s), None
         self.last_t, self.last_was_end = now, step == steps
         if self.step_s is None:
             return None
         steps_left = (steps - step) + steps * (epochs - epoch - 1)
+        dear = self.first_dear(steps) if self.first_dear is not None else epochs
+        if self.pace_epoch < dear < epochs:  # a plain pace: the dearer steps ahead cost more each
+            steps_left += (self.cost - 1.0) * (steps_left if epoch >= dear else steps * (epochs - dear))
         return steps_left * self.step_s + (epochs - epoch) * self.eval_s

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
-from lsw.eta import TimeLeft
+from lsw.eta import TimeLeft, weight_step_cost
 from lsw.events import EpochEvent
 from lsw.rundir import RunDir
 
@@ -94,7 +94,10 @@ class TrainingJob:
     def _on_progress(self, phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
         """Progress of the phase, with the time left in it (`lsw.eta.TimeLeft`)."""
         if phase != self._phase:
-            self._phase, self._eta = phase, TimeLeft()
+            weights = phase == "lsw" and weight_step_cost(self.config) > 1.0  # the audit's training phase
+            self._phase, self._eta = phase, TimeLeft(
+                first_dear=self.config.first_weight_epoch if weights else None,
+                cost=weight_step_cost(self.config))
         left = self._eta.update(epoch, epochs, step, steps)
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)

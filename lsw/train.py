@@ -90,10 +90,8 @@ class Trainer:
         for `start_steps` steps (see `RunConfig`; at most half of the run's steps): above chance is not yet
         a model that tells classes apart.
         """
-        cfg = self.config
-        per_epoch = steps_per_epoch(len(self.noisy), cfg.batch_size)
-        wait = min(cfg.start_steps, cfg.epochs * per_epoch // 2)  # never more than half of the run
-        return (self.method.needs_clean and self.epoch >= cfg.start_epoch and self.epoch * per_epoch >= wait
+        per_epoch = steps_per_epoch(len(self.noisy), self.config.batch_size)
+        return (self.method.needs_clean and self.epoch >= self.config.first_weight_epoch(per_epoch)
                 and self.model_learns)
 
     def wall_seconds(self) -> float:

@@ -1,11 +1,12 @@
 """The time-left estimate against a simulated run with known step and evaluation times."""
-from lsw.eta import TimeLeft
+from lsw.config import RunConfig
+from lsw.eta import TimeLeft, weight_step_cost
 
 
-def simulate(step_s: list[float], eval_s: float, epochs: int, steps: int) -> list[tuple[float, float]]:
+def simulate(step_s: list[float], eval_s: float, epochs: int, steps: int, **eta_args) -> list[tuple[float, float]]:
     """(estimate, true time left) at every report; epoch e's steps take step_s[e] seconds each."""
     clock = [0.0]
-    eta = TimeLeft(clock=lambda: clock[0])
+    eta = TimeLeft(clock=lambda: clock[0], **eta_args)
     reports = []
     for e in range(epochs):
         for s in range(1, steps + 1):
@@ -33,3 +34,24 @@ def test_phase_average_would_have_been_wrong():
     done_epochs = 2 + 6 / 20
     naive = elapsed / done_epochs * (10 - done_epochs)  # what the phase average said
     assert naive < 0.8 * true
+
+
+def test_plain_epochs_foresee_the_dearer_weight_steps_ahead():
+    # A small collection: 11 steps an epoch, 20 epochs, alpha from step 100 -> epoch 10 on (RunConfig's rule);
+    # the weight steps cost 1.4 plain ones. Estimates made in the plain epochs count them at that cost.
+    cfg = RunConfig(epochs=20)
+    first = cfg.first_weight_epoch(11)
+    assert first == 10 and weight_step_cost(cfg) == 1.4
+    times = [1.0] * first + [1.4] * (20 - first)
+    told = simulate(times, eval_s=2.0, epochs=20, steps=11, first_dear=cfg.first_weight_epoch, cost=1.4)
+    blind = simulate(times, eval_s=2.0, epochs=20, steps=11)
+    plain = slice(11, first * 11)  # from epoch 1 (evaluation measured) to the last plain step
+    assert max(abs(est - true) / true for est, true in told[plain]) < 0.03
+    assert min((true - est) / true for est, true in blind[plain][:50]) > 0.1  # blind: 10% or more short
+    # once the dear steps run, their pace is measured: both agree
+    assert told[-30:] == blind[-30:]
+
+
+def test_weight_step_cost_follows_the_method():
+    assert weight_step_cost(RunConfig(meta="full")) > weight_step_cost(RunConfig()) > 1.0
+    assert weight_step_cost(RunConfig(method="small-loss")) == 1.0
