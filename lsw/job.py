@@ -94,10 +94,9 @@ class TrainingJob:
     def _on_progress(self, phase: str, epoch: int, epochs: int, step: int, steps: int) -> None:
         """Progress of the phase, with the time left in it (`lsw.eta.TimeLeft`)."""
         if phase != self._phase:
-            weights = phase == "lsw" and weight_step_cost(self.config) > 1.0  # the audit's training phase
-            self._phase, self._eta = phase, TimeLeft(
-                first_dear=self.config.first_weight_epoch if weights else None,
-                cost=weight_step_cost(self.config))
+            cost = weight_step_cost(self.config) if phase == "lsw" else 1.0  # "lsw": the audit's training
+            first_dear = self.config.first_weight_epoch if cost > 1.0 else None
+            self._phase, self._eta = phase, TimeLeft(first_dear=first_dear, cost=cost)
         left = self._eta.update(epoch, epochs, step, steps)
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)

@@ -3,8 +3,9 @@
     config.json        the RunConfig plus source name, fingerprint, device, classes
     samples.npz        noisy/clean/val row indices, ids, class names, the source's own labels
                        (`source_labels`), the labels training saw (`labels`: the source's, plus any
-                       synthetic noise, and the reviewers' labels on trusted rows), the labels the data gives
-                       (`given_labels`: `labels` before any reviewer's) and the true labels when known
+                       synthetic noise, and the reviewers' labels on trusted and reviewed rows), the labels
+                       the data gives (`given_labels`: `labels` before any reviewer's) and the true labels
+                       when known
     status.json        {"state": running | done | failed | stopped, "message"}, written by the audit
     epochs/NNNN/K.npy  per epoch, one .npy per array K, read memory-mapped (a page reads the arrays
                        and rows it shows, not the epoch, nor the history): over D^n the method's score

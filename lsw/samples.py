@@ -68,7 +68,7 @@ def _rows(s: dict, index: np.ndarray, which: str, weight_name: str, weight: np.n
         return pd.Categorical.from_codes(np.where(codes < 0, len(names) - 1, codes), categories=names)
 
     labels = s["labels"][index]
-    given = s["given_labels"][index] if "given_labels" in s else labels
+    given = s["given_labels"][index]
     source = s["source_labels"][index] if "source_labels" in s else np.full(len(index), -1)
     pred = np.asarray(pred, dtype=np.int64)
     return pd.DataFrame({
