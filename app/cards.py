@@ -47,8 +47,8 @@ def card(row: pd.Series, info: RunInfo, final: dict[str, Decision], latest: dict
         pic = thumbnail_or_reason(info.data, int(row.row), info.image_size)
         top[0].image(pic, width=72) if isinstance(pic, bytes) else top[0].caption(pic)
         top[1].checkbox("select", key=f"sel-{sid}", help="select for a bulk action", on_change=ticked, args=(sid,))
-        st.markdown(f"**{row.label_name}** → {row.pred_name} ({row.prob:.0%})",
-                    help=f"given {row.label_name}; model {row.pred_name}. {reason(row, info.score, info.threshold)}."
+        st.markdown(f"**{row.given_name}** → {row.pred_name} ({row.prob:.0%})",
+                    help=f"given {row.given_name}; model {row.pred_name}. {reason(row, info.score, info.threshold)}."
                          f" alpha {row.alpha:.3f} · trust {row.trust:.3f} · loss {row.loss:.2f} · `{sid}`")
         st.caption(f"{info.score} {row.score:.2f} · {state_line(d) if d else 'not reviewed'}")
         item = review_item(row, d, latest)

@@ -18,6 +18,7 @@ from app.thumbs import thumbnail_or_reason
 from lsw.data.paths import original_file
 from lsw.galleries import reason
 from lsw.rundir import RunDir, RunInfo
+from lsw.samples import given_labels
 from lsw.store import Decision
 
 KEYS = {"correct": ("Keep label", "K"), "relabel": ("Relabel", "L"), "exclude": ("Exclude", "X"),
@@ -73,7 +74,7 @@ def view(df: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: di
     queue = df[df.flagged].sort_values("score", kind="stable")
     skipped = set(st.session_state.get("focus_skipped", []))
     candidates = [str(s) for s in queue.id if str(s) not in skipped]
-    given = dict(zip(df["id"].astype(str), df["label_name"]))
+    given = given_labels(df)  # the labels the decisions are keyed by
     sid = state.store().claim_next(info.dataset, state.reviewer(), candidates, given)
     st.session_state["focus_sid"] = sid
     if sid is None:
@@ -93,7 +94,7 @@ def view(df: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: di
         else:
             st.caption(f"`{sid}` (no original file: shown at the training size)")
     with right:
-        st.markdown(f"### given **{row.label_name}** · model says **{row.pred_name}** ({row.prob:.0%})")
+        st.markdown(f"### given **{row.given_name}** · model says **{row.pred_name}** ({row.prob:.0%})")
         st.caption(f"{info.score} {row.score:.3f} · alpha {row.alpha:.3f} · loss {row.loss:.2f} · "
                    f"{len(queue) - len([s for s in queue.id if str(s) in final]):,} left in the queue · "
                    + state_line(d))

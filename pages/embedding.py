@@ -48,16 +48,16 @@ if result["status"] == "failed":
 sub = df.iloc[positions].reset_index(drop=True)
 sub["x"], sub["y"] = result["xy"][:, 0], result["xy"][:, 1]
 sub["state"] = np.where(sub.flagged, "flagged", "kept")
-COLOURS = {"alpha": "alpha", "flag score": "score", "flag": "state", "given class": "label_name",
+COLOURS = {"alpha": "alpha", "flag score": "score", "flag": "state", "given class": "given_name",
            "predicted class": "pred_name"}
 colour = st.radio("Colour by", list(COLOURS), horizontal=True, key="map_colour")
 column = COLOURS[colour]
 fig = px.scatter(sub, x="x", y="y", color=column, hover_name="id",
-                 hover_data={"label_name": True, "pred_name": True, "alpha": ":.3f", "score": ":.3f", "x": False,
+                 hover_data={"given_name": True, "pred_name": True, "alpha": ":.3f", "score": ":.3f", "x": False,
                              "y": False},
                  color_continuous_scale="RdYlGn", range_color=(0, 1) if column in ("alpha", "score") else None,
                  labels={"alpha": "alpha (higher = trusted)", "score": f"{info.score} (higher = trusted)",
-                         "label_name": "given", "pred_name": "predicted"},
+                         "given_name": "given", "pred_name": "predicted"},
                  height=620)
 fig.update_traces(marker=dict(size=5))
 fig.update_layout(dragmode="lasso", margin=dict(t=30, b=10, l=10, r=10))
@@ -65,7 +65,7 @@ event = st.plotly_chart(fig, width="stretch", on_select="rerun", selection_mode=
                         key="umap")
 points = event.selection.points if event and event.selection else []
 picked = sorted({p["point_index"] for p in points if "point_index" in p})
-if picked and column in ("label_name", "pred_name", "state"):
+if picked and column in ("given_name", "pred_name", "state"):
     # with a discrete colour each trace numbers its own points: map back through the hover name
     ids = {p.get("hovertext") for p in points}
     chosen = sub[sub.id.isin(ids)]

@@ -48,7 +48,7 @@ sort = f3.selectbox("Sort by", list(SORTS), key="f_sort")
 size = f4.selectbox("Per page", [12, 24, 48, 96], index=1, key="f_size")
 unreviewed = f5.checkbox("Unreviewed only", key="f_unreviewed")
 if given:
-    view = view[view.label_name.isin(given)]
+    view = view[view.given_name.isin(given)]
 if pred:
     view = view[view.pred_name.isin(pred)]
 if unreviewed:
