@@ -8,9 +8,9 @@ from app.exporting import PREVIEW_ROWS, csv_download, export_state, preview, wri
 from lsw.export import decision_counts, export_rows
 
 st.title("Export")
-st.caption("One row per sample, audited and trusted: the source's own label, the label the audit trained on, "
-           "the final label, the decision with who and when, alpha, trust, loss, the model's prediction and "
-           "whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
+st.caption("One row per sample, audited and trusted: the source's own label, the label the audit was given (the "
+           "one reviewers saw), the final label, the decision with who and when, alpha, trust, loss, the model's "
+           "prediction and whether it was flagged. Cells that a spreadsheet would run as a formula are quoted.")
 df, info = runview.require()
 thr = queue.chosen(info)
 if thr is not None:
