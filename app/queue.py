@@ -31,7 +31,7 @@ def chosen(info: RunInfo) -> float | None:
 
 def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: float) -> None:
     """Audited, flagged, reviewed, and the queue's precision with the wrong labels still expected in it."""
-    q = queue_stats(df.loc[df.flagged, "id"], final)
+    q = queue_stats(df.loc[df.flagged, "id"], final, info.run_id)
     m = st.columns(6)
     m[5].metric("Shown from epoch", info.epoch)
     m[0].metric("Samples audited", f"{len(df):,}")
@@ -39,15 +39,15 @@ def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: fl
                 help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")
     m[2].metric("Reviewed (of flagged)", f"{q.reviewed:,}")
     if q.precision is None:
-        m[3].metric("Queue precision", "-", help="Shown after the first review of a flagged sample")
+        m[3].metric("Queue precision", "-", help="Shown after the first review of a flagged sample in this run")
         m[4].metric("Wrong labels left (est.)", "-")
         return
     m[3].metric("Queue precision", f"{q.precision:.0%}",
-                help=f"Of the {q.reviewed} flagged samples reviewed, {q.wrong} were relabelled or excluded; "
-                     f"95% interval {q.low:.0%} to {q.high:.0%} (Wilson)")
-    st.caption(f"Queue precision {q.precision:.0%} (95% interval {q.low:.0%}–{q.high:.0%}, from {q.reviewed} "
-               f"reviews): about {q.expected_left:,.0f} wrong labels ({q.left_low:,.0f}–{q.left_high:,.0f}) are "
-               f"expected among the {q.unreviewed:,} flagged samples not reviewed yet.")
+                help=f"Of the {q.measured} flagged samples reviewed in this run, {q.wrong} were relabelled or "
+                     f"excluded; 95% interval {q.low:.0%} to {q.high:.0%} (Wilson)")
+    st.caption(f"Queue precision {q.precision:.0%} (95% interval {q.low:.0%}–{q.high:.0%}, from {q.measured} "
+               f"reviews in this run): about {q.expected_left:,.0f} wrong labels ({q.left_low:,.0f}–"
+               f"{q.left_high:,.0f}) are expected among the {q.unreviewed:,} flagged samples not reviewed yet.")
     m[4].metric("Wrong labels left (est.)", f"{q.expected_left:,.0f}",
                 help=f"{q.unreviewed:,} unreviewed flagged × precision; 95% interval "
                      f"{q.left_low:,.0f} to {q.left_high:,.0f}")

@@ -3,7 +3,11 @@ so far, the share a reviewer relabelled or excluded (a wrong label found), with 
 and from it the number of wrong labels expected among the flagged samples nobody has reviewed yet.
 
 It assumes the reviewed samples are representative of the rest of the queue; reviewing in queue order
-(least trusted first) makes the estimate an upper bound for the unreviewed tail.
+(least trusted first) makes the estimate an upper bound for the unreviewed tail. In a later round the queue
+also holds samples decided in an earlier one; they count as reviewed, but the precision is measured from
+the decisions made on this round's run only: the earlier ones still flagged after training on the
+reviewers' labels are mostly those kept as correct, and would pull it towards 0 (a digits round 2 read 0%
+from 7 carried decisions, with 0 wrong labels left).
 """
 from __future__ import annotations
 
@@ -20,13 +24,15 @@ WRONG = ("relabel", "exclude")  # a reviewer found the given label wrong
 
 @dataclass(frozen=True)
 class QueueStats:
-    """flagged: samples in the queue; reviewed: of those, with an effective decision; wrong: of those,
-    relabelled or excluded; precision = wrong / reviewed with its 95% interval (low, high), None before
-    the first review; unreviewed = flagged - reviewed; expected_left = unreviewed * precision (and its
-    interval), the wrong labels still expected in the queue."""
+    """flagged: samples in the queue; reviewed: of those, with an effective decision; measured: of those,
+    the decisions the precision is measured from (see the module docstring); wrong: of those, relabelled
+    or excluded; precision = wrong / measured with its 95% interval (low, high), None before the first;
+    unreviewed = flagged - reviewed; expected_left = unreviewed * precision (and its interval), the wrong
+    labels still expected in the queue."""
 
     flagged: int
     reviewed: int
+    measured: int
     wrong: int
     precision: float | None
     low: float | None
@@ -48,18 +54,20 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float, float]:
     return p, max(0.0, centre - half), min(1.0, centre + half)
 
 
-def queue_stats(flagged_ids: pd.Series | list, final: Mapping[str, Decision]) -> QueueStats:
+def queue_stats(flagged_ids: pd.Series | list, final: Mapping[str, Decision], run_id: str | None = None) -> QueueStats:
     """The stats of a queue of sample ids `flagged_ids` given the effective decisions `final`
-    (sample id -> Decision, `ReviewStore.final_states`)."""
+    (sample id -> Decision, `ReviewStore.final_states`); `run_id`: the run whose queue it is, the precision
+    is then measured from the decisions made on it (None: from all)."""
     ids = pd.Series(flagged_ids)
     if pd.api.types.infer_dtype(ids, skipna=True) != "string":
         ids = ids.astype(str)
     # Look the few decisions up among the ids, not every id among the decisions: at 1M flagged samples a
     # loop over the ids took about 0.3 s on every rerun of the Review page.
     decided = [final[s] for s in ids[ids.isin(list(final))]]
-    n, k = len(decided), sum(d.action in WRONG for d in decided)
-    left = len(ids) - n
+    measured = decided if run_id is None else [d for d in decided if d.run_id == run_id]
+    n, k = len(measured), sum(d.action in WRONG for d in measured)
+    left = len(ids) - len(decided)
     if n == 0:
-        return QueueStats(len(ids), 0, 0, None, None, None, left, None, None, None)
+        return QueueStats(len(ids), len(decided), 0, 0, None, None, None, left, None, None, None)
     p, lo, hi = wilson(k, n)
-    return QueueStats(len(ids), n, k, p, lo, hi, left, left * p, left * lo, left * hi)
+    return QueueStats(len(ids), len(decided), n, k, p, lo, hi, left, left * p, left * lo, left * hi)

@@ -118,7 +118,7 @@ def round_rows(run: RunDir, store: ReviewStore,
         if not r.epochs():
             continue
         (table, given), cfg = tables(r), r.config()
-        stats = queue_stats(table.loc[table.flagged, "id"], store.final_states(cfg["fingerprint"], given))
+        stats = queue_stats(table.loc[table.flagged, "id"], store.final_states(cfg["fingerprint"], given), r.run_id)
         s = r.samples()
         summary = r.summary() or {}
         rows.append(RoundRow(int(cfg.get("round", 1)), r.run_id, stats.flagged, stats.reviewed, stats.expected_left,

@@ -67,10 +67,16 @@ def test_wilson_interval_and_queue_stats():
     d = lambda sid, a: Decision(1, "ds", sid, "ann", "t", a, None, None, None, None, None, None)  # noqa: E731
     final = {"a": d("a", "relabel"), "b": d("b", "exclude"), "c": d("c", "correct"), "z": d("z", "relabel")}
     q = queue_stats(["a", "b", "c", "d", "e", "f"], final)
-    assert (q.flagged, q.reviewed, q.wrong, q.unreviewed) == (6, 3, 2, 3)
+    assert (q.flagged, q.reviewed, q.measured, q.wrong, q.unreviewed) == (6, 3, 3, 2, 3)
     assert q.precision == pytest.approx(2 / 3) and q.expected_left == pytest.approx(2.0)
     assert q.left_low < 2.0 < q.left_high
     assert queue_stats(["a"], {}).precision is None
+    # a later round's queue: decisions carried from an earlier run count as reviewed, not in its precision
+    on = lambda sid, a, run: Decision(1, "ds", sid, "ann", "t", a, None, None, None, None, run, None)  # noqa: E731
+    final = {"a": on("a", "correct", "r1"), "b": on("b", "correct", "r1"), "c": on("c", "relabel", "r2")}
+    q = queue_stats(["a", "b", "c", "d"], final, run_id="r2")
+    assert (q.reviewed, q.measured, q.wrong, q.unreviewed, q.precision) == (3, 1, 1, 1, 1.0)
+    assert queue_stats(["a", "b", "d"], final, run_id="r2").precision is None  # none made on r2 yet
 
 
 def test_verified_round_then_next_round_from_its_reviews(tmp_path):
