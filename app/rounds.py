@@ -42,7 +42,8 @@ def rounds_table(run: RunDir) -> None:
     st.subheader("Rounds")
     frame = pd.DataFrame([{"round": r.round, "run": r.run_id, "trusted set": r.trusted, "flagged": r.flagged,
                            "reviewed": r.reviewed,
-                           "wrong labels left (est.)": None if r.expected_left is None else round(r.expected_left),
+                           # "-" until a review of this round's queue measures its precision (`lsw.queue`)
+                           "wrong labels left (est.)": "-" if r.expected_left is None else f"{r.expected_left:,.0f}",
                            "AUC": r.auc} for r in rows])
     st.dataframe(frame, hide_index=True, width="stretch")
 
