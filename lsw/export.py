@@ -28,7 +28,7 @@ import pandas as pd
 from lsw.errors import LswError
 from lsw.rundir import RunDir
 from lsw.samples import AUDITED, GivenLabels
-from lsw.store import Decision, ReviewStore
+from lsw.store import Decision, ReviewStore, labels_for
 
 COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
            "alpha", "trust", "loss", "predicted_label", "flagged"]
@@ -140,7 +140,8 @@ def run_decisions(run: RunDir, store: ReviewStore, frame: pd.DataFrame,
 def decision_counts(final: dict[str, Decision], given: Mapping[str, str]) -> tuple[int, int]:
     """(samples with an effective decision, of which relabelled) among the ids of `given`; counted
     over the decisions, so it costs nothing on a run of 1M samples."""
-    held = [d for sid, d in final.items() if sid in given]
+    present = labels_for(given, final)
+    held = [d for sid, d in final.items() if sid in present]
     return len(held), sum(1 for d in held if d.action == "relabel")
 
 

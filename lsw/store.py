@@ -23,7 +23,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -115,6 +115,13 @@ class _Pending:
     undoes: int | None
     expected_last_id: int | None
     given_label: str | None
+
+
+def labels_for(given: Mapping[str, str] | None, ids: Iterable[str]) -> Mapping[str, str] | None:
+    """`given` (sample id -> the label the data gives it) for `ids`: in one batch when `given` can
+    (`lsw.samples.GivenLabels.lookup`, over a run's whole id column), else `given` itself."""
+    lookup = getattr(given, "lookup", None)
+    return given if lookup is None else lookup(ids)
 
 
 def utc_now() -> str:
@@ -366,6 +373,7 @@ class ReviewStore:
         rows = self._read(f"SELECT * FROM decisions d WHERE dataset=? AND {_NOT_UNDONE} ORDER BY id",
                           (dataset,))
         out = {}
+        given = labels_for(given, (r["sample_id"] for r in rows))
         for r in rows:
             d = _decision(r)
             if given is None or d.applies_to(given.get(d.sample_id)):
@@ -378,6 +386,7 @@ class ReviewStore:
         rows = self._read("SELECT sample_id, id, given_label FROM decisions WHERE dataset=? ORDER BY id",
                           (dataset,))
         out = {}
+        given = labels_for(given, (r["sample_id"] for r in rows))
         for r in rows:
             label = r["given_label"]
             if given is None or label is None or given.get(r["sample_id"], label) == label:
@@ -398,9 +407,11 @@ class ReviewStore:
             c.execute("DELETE FROM leases WHERE dataset=? AND (reviewer=? OR until<=?)", (dataset, name, now))
             held = {r[0] for r in c.execute("SELECT sample_id FROM leases WHERE dataset=?", (dataset,))}
             done = set()
-            for r in c.execute(f"SELECT sample_id, given_label FROM decisions d WHERE dataset=? AND {_NOT_UNDONE}",
-                               (dataset,)):
-                if given is None or r[1] is None or given.get(r[0], r[1]) == r[1]:
+            rows = c.execute(f"SELECT sample_id, given_label FROM decisions d WHERE dataset=? AND {_NOT_UNDONE}",
+                             (dataset,)).fetchall()
+            labels = labels_for(given, (r[0] for r in rows))
+            for r in rows:
+                if labels is None or r[1] is None or labels.get(r[0], r[1]) == r[1]:
                     done.add(r[0])
             for sid in candidates:
                 sid = str(sid)

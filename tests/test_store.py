@@ -439,3 +439,18 @@ def test_given_labels_of_a_table_act_as_the_id_to_label_dict(s):
     s.record("ds", "b.jpg", "ann", "correct", given_label="dog")
     s.record("ds", "c.jpg", "ann", "correct", given_label="dog")  # made on a label the table no longer gives
     assert set(s.final_states("ds", given)) == {"b.jpg"}
+    assert given.lookup(["b.jpg", "zz", "c.jpg", "b.jpg"]) == {"b.jpg": "dog", "c.jpg": "cat"}
+    assert set(s.latest_ids("ds", given)) == {"b.jpg"}
+    assert s.claim_next("ds", "fay", ["b.jpg", "c.jpg"], given=given) == "c.jpg"  # b.jpg is decided on dog
+
+
+def test_given_labels_lookup_of_many_ids_uses_the_index(monkeypatch):
+    import pandas as pd
+
+    from lsw.samples import GivenLabels
+
+    ids = [f"img{k}.jpg" for k in range(50)]
+    given = GivenLabels(pd.Series(ids, dtype="str"), pd.Series(pd.Categorical(["cat", "dog"] * 25)))
+    scan = given.lookup(ids[:30] + ["missing"])
+    monkeypatch.setattr(GivenLabels, "INDEX_FROM", 10)
+    assert given.lookup(ids[:30] + ["missing"]) == scan == {i: ["cat", "dog"][k % 2] for k, i in enumerate(ids[:30])}
