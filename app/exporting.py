@@ -1,7 +1,9 @@
 """The Export page's preview and its file on the server (lsw.exports: a name in $LSW_HOME/exports)."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -56,19 +58,81 @@ def preview(out: pd.DataFrame, allowed: bool) -> None:
     st.dataframe(out.head(PREVIEW_ROWS), width="stretch", hide_index=True)
 
 
+class Write:
+    """One CSV being written to $LSW_HOME/exports by a thread of its own (which never calls st.*), so
+    that the page answers while a big run's file is written; `done` counts the rows handed to the file."""
+
+    def __init__(self, frame: pd.DataFrame, final: dict[str, Decision], name: str, home: str) -> None:
+        self.total, self.done = len(frame), 0
+        self.path: Path | None = None
+        self.error: str | None = None
+        self._thread = threading.Thread(target=self._write, args=(frame, final, name, home), daemon=True,
+                                        name="lsw-export")
+
+    def start(self) -> Write:
+        self._thread.start()
+        return self
+
+    def join(self) -> Write:
+        self._thread.join()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def _parts(self, frame: pd.DataFrame, final: dict[str, Decision]):
+        for s in range(0, len(frame), CHUNK):
+            part = export_rows(frame.iloc[s:s + CHUNK], final)
+            yield part
+            self.done += len(part)
+
+    def _write(self, frame: pd.DataFrame, final: dict[str, Decision], name: str, home: str) -> None:
+        try:
+            self.path = write_export(self._parts(frame, final), name, home)
+        except LswError as e:
+            self.error = f"Not written: {e}"
+        except OSError as e:
+            self.error = f"Could not write {exports_dir(home) / safe_name(name)}: {e.strerror or e}"
+
+
 def write_form(frame: pd.DataFrame, final: dict[str, Decision], run_id: str, allowed: bool) -> None:
-    """A file name (not a path) and a button writing the CSV under $LSW_HOME/exports."""
+    """A file name (not a path) and a button writing the CSV under $LSW_HOME/exports: at once when it is
+    one piece (`CHUNK` rows), else in the background with a progress bar (a 1M-row file takes seconds)."""
     folder = exports_dir(state.lsw_home())
     name = st.text_input(f"Or write a file in {folder} on the server", value=f"labels-{run_id}.csv",
                          key="export_name", help="A file name: folders are not accepted, other characters "
                          "become _. A file is replaced only when it is an earlier export the dashboard wrote.")
-    if st.button("Write CSV", disabled=not allowed):
-        try:
-            parts = (export_rows(frame.iloc[s:s + CHUNK], final) for s in range(0, len(frame), CHUNK))
-            with st.spinner(f"Writing {len(frame):,} rows…"):
-                written = write_export(parts, name, state.lsw_home())
-            st.success(f"Wrote {len(frame):,} rows to {written}")
-        except LswError as e:
-            st.error(f"Not written: {e}")
-        except OSError as e:
-            st.error(f"Could not write {folder / safe_name(name)}: {e.strerror or e}")
+    current = st.session_state.get("export_write")
+    busy = current is not None and current.running
+    st.button("Write CSV", disabled=not allowed or busy, on_click=_start_write, args=(frame, final, name))
+    write_progress()
+
+
+def _start_write(frame: pd.DataFrame, final: dict[str, Decision], name: str) -> None:
+    """The button's callback (before the rerun it causes, so that rerun shows the write under way)."""
+    write = Write(frame, final, name, state.lsw_home()).start()
+    st.session_state["export_write"] = write
+    if len(frame) <= CHUNK:  # one piece: about a second at most, written before the page shows
+        write.join()
+
+
+def write_progress() -> None:
+    """The latest write's progress while it runs (polled), then its outcome."""
+    write = st.session_state.get("export_write")
+    running = write is not None and write.running
+
+    @st.fragment(run_every=0.5 if running else None)
+    def panel() -> None:
+        if write is None:
+            return
+        if write.running:
+            st.progress(write.done / max(write.total, 1), text=f"Writing {write.done:,} of {write.total:,} rows…")
+        elif running:
+            st.rerun()  # finished since this run began: a full rerun turns the polling off
+        elif write.error:
+            st.error(write.error)
+        else:
+            st.success(f"Wrote {write.total:,} rows to {write.path}")
+
+    panel()

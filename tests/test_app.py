@@ -123,6 +123,38 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
     assert (row.action, row.final_label, row.reviewer) == ("relabel", new_label, "ann")
 
 
+def test_a_big_export_is_written_in_the_background_with_progress(app, tmp_path, monkeypatch):
+    """More rows than one piece (CHUNK, 100,000 in the product; 7 here): the click answers at once, a
+    progress bar follows the write, and the file holds every row once with the decisions in it."""
+    import time
+
+    from app import exporting
+
+    at = run_short_job(app)
+    monkeypatch.setattr(exporting, "CHUNK", 7)
+    slow = exporting.export_rows
+    monkeypatch.setattr(exporting, "export_rows", lambda *a: (time.sleep(0.05), slow(*a))[1])
+    at.switch_page("../pages/review.py").run()
+    exclude = next(b for b in at.button if (b.key or "").startswith("exclude-"))
+    sid = exclude.key.removeprefix("exclude-")
+    exclude.click().run()
+    at.switch_page("../pages/export.py").run()
+    at.text_input(key="export_name").set_value("big.csv").run()
+    next(b for b in at.button if b.label == "Write CSV").click().run()
+    assert not at.exception and at.get("progress") and not at.success
+    assert next(b for b in at.button if b.label == "Write CSV").disabled  # one write at a time
+    for _ in range(200):
+        if at.success:
+            break
+        time.sleep(0.1)
+        at.run()
+    assert at.success and not at.get("progress")
+    rows = int(at.metric[0].value.replace(",", ""))
+    df = pd.read_csv(tmp_path / "exports" / "big.csv", keep_default_na=False, dtype=str)
+    assert len(df) == rows > 7 and df.id.is_unique
+    assert df.loc[df.id == sid, "action"].item() == "exclude"
+
+
 def test_bulk_action_and_undo(app):
     at = run_short_job(app)
     at.switch_page("../pages/review.py").run()
