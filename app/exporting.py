@@ -96,22 +96,26 @@ class Write:
             self.error = f"Could not write {exports_dir(home) / safe_name(name)}: {e.strerror or e}"
 
 
-def write_form(frame: pd.DataFrame, final: dict[str, Decision], run_id: str, allowed: bool) -> None:
-    """A file name (not a path) and a button writing the CSV under $LSW_HOME/exports: at once when it is
-    one piece (`CHUNK` rows), else in the background with a progress bar (a 1M-row file takes seconds)."""
+def write_form(info: RunInfo, threshold: float | None, allowed: bool) -> None:
+    """A file name (not a path) and a button writing the CSV of the run `info` (flagged by `threshold`, see
+    `export_state`) under $LSW_HOME/exports: at once when it is one piece (`CHUNK` rows), else in the
+    background with a progress bar (a 1M-row file takes seconds)."""
     folder = exports_dir(state.lsw_home())
-    name = st.text_input(f"Or write a file in {folder} on the server", value=f"labels-{run_id}.csv",
-                         key="export_name", help="A file name: folders are not accepted, other characters "
-                         "become _. A file is replaced only when it is an earlier export the dashboard wrote.")
+    st.text_input(f"Or write a file in {folder} on the server", value=f"labels-{info.run_id}.csv",
+                  key="export_name", help="A file name: folders are not accepted, other characters "
+                  "become _. A file is replaced only when it is an earlier export the dashboard wrote.")
     current = st.session_state.get("export_write")
     busy = current is not None and current.running
-    st.button("Write CSV", disabled=not allowed or busy, on_click=_start_write, args=(frame, final, name))
+    st.button("Write CSV", disabled=not allowed or busy, on_click=_start_write, args=(info, threshold))
     write_progress()
 
 
-def _start_write(frame: pd.DataFrame, final: dict[str, Decision], name: str) -> None:
-    """The button's callback (before the rerun it causes, so that rerun shows the write under way)."""
-    write = Write(frame, final, name, state.lsw_home()).start()
+def _start_write(info: RunInfo, threshold: float | None) -> None:
+    """The button's callback (before the rerun it causes, so that rerun shows the write under way). The name
+    and the decisions are read now, not from the run that drew the button: a name typed just before the
+    click and a decision made since by another reviewer are in the file."""
+    frame, final, _ = export_state(state.current_run(), info, threshold)
+    write = Write(frame, final, st.session_state["export_name"], state.lsw_home()).start()
     st.session_state["export_write"] = write
     if len(frame) <= CHUNK:  # one piece: about a second at most, written before the page shows
         write.join()

@@ -27,4 +27,4 @@ if not ok:
 preview(export_rows(frame.head(PREVIEW_ROWS), final), ok)
 st.download_button("Download CSV", csv_download(frame, final) if ok else b"",  # served only when ok
                    file_name=f"labels-{info.run_id}.csv", mime="text/csv", disabled=not ok, type="primary")
-write_form(frame, final, info.run_id, ok)
+write_form(info, thr, ok)

@@ -125,7 +125,8 @@ def test_relabel_writes_one_row_and_export_holds_it(app, tmp_path):
 
 def test_a_big_export_is_written_in_the_background_with_progress(app, tmp_path, monkeypatch):
     """More rows than one piece (CHUNK, 100,000 in the product; 7 here): the click answers at once, a
-    progress bar follows the write, and the file holds every row once with the decisions in it."""
+    progress bar follows the write, and the file (under the name typed just before the click) holds every
+    row once with the decisions in it."""
     import time
 
     from app import exporting
@@ -139,7 +140,7 @@ def test_a_big_export_is_written_in_the_background_with_progress(app, tmp_path, 
     sid = exclude.key.removeprefix("exclude-")
     exclude.click().run()
     at.switch_page("../pages/export.py").run()
-    at.text_input(key="export_name").set_value("big.csv").run()
+    at.text_input(key="export_name").set_value("big.csv")  # typed, then the click: one rerun with both
     next(b for b in at.button if b.label == "Write CSV").click().run()
     assert not at.exception and at.get("progress") and not at.success
     assert next(b for b in at.button if b.label == "Write CSV").disabled  # one write at a time
