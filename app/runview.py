@@ -31,7 +31,7 @@ def _given(run_path: str, epoch: int) -> Mapping[str, str]:
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _row_labels(run_path: str) -> np.ndarray:
     """int64 (N,): the label training saw for every train row (D^c rows: their trusted labels)."""
-    return RunDir(run_path).samples()["labels"]
+    return RunDir(run_path).samples(ids=False)["labels"]
 
 
 def row_labels(run: RunDir) -> np.ndarray:

@@ -74,7 +74,7 @@ def review(store: ReviewStore, dataset: str, table, order: np.ndarray, k: int, r
 
 def table_of(run: RunDir):
     t = run.sample_table()
-    t.attrs["classes"] = [str(c) for c in run.samples()["classes"]]
+    t.attrs["classes"] = [str(c) for c in run.samples(ids=False)["classes"]]
     return t
 
 

@@ -119,7 +119,7 @@ def round_rows(run: RunDir, store: ReviewStore,
             continue
         (table, given), cfg = tables(r), r.config()
         stats = queue_stats(table.loc[table.flagged, "id"], store.final_states(cfg["fingerprint"], given), r.run_id)
-        s = r.samples()
+        s = r.samples(ids=False)
         summary = r.summary() or {}
         rows.append(RoundRow(int(cfg.get("round", 1)), r.run_id, stats.flagged, stats.reviewed, stats.expected_left,
                              len(s["clean_index"]) + len(s.get("val_index", [])), summary.get("auc")))
