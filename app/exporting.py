@@ -55,7 +55,11 @@ def preview(out: pd.DataFrame, allowed: bool) -> None:
     if not allowed:
         st.caption("The preview shows once you may export.")
         return
-    st.dataframe(out.head(PREVIEW_ROWS), width="stretch", hide_index=True)
+    rows = out.head(PREVIEW_ROWS)
+    # categorical text (the export keeps its text columns so) as plain objects: the table shows an empty
+    # category as "None", an empty string as an empty cell
+    shown = rows.astype({c: object for c in rows.columns if isinstance(rows[c].dtype, pd.CategoricalDtype)})
+    st.dataframe(shown, width="stretch", hide_index=True)
 
 
 class Write:
