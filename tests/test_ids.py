@@ -27,3 +27,21 @@ def test_run_folder_reads_packed_ids_and_the_old_unicode_array(tmp_path):
     labels = np.arange(len(IDS))
     np.savez(old.path / "samples.npz", ids=np.array(IDS, dtype=str), labels=labels, source_labels=labels)
     assert old.samples()["ids"].tolist() == IDS and old.ids().to_pylist() == IDS
+
+
+def test_a_sample_table_without_pyarrow_holds_the_same_ids(tmp_path, monkeypatch):
+    """A bare training machine may lack pyarrow: the table then gathers its ids through numpy."""
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+
+    run = RunDir(tmp_path / "run")
+    run_audit(RunConfig(data="digits", clean_per_class=10, epochs=1, device="cpu", max_samples=300), run.path)
+    arrow = run.sample_table(trusted=True)
+
+    def no_pyarrow(self):
+        raise ImportError("No module named 'pyarrow'")
+
+    monkeypatch.setattr(RunDir, "ids", no_pyarrow)
+    plain = run.sample_table(trusted=True)
+    assert arrow["id"].astype(str).tolist() == plain["id"].astype(str).tolist() == \
+        [str(i) for i in run.samples()["ids"][arrow["row"]]]
