@@ -33,8 +33,6 @@ from lsw.store import Decision, ReviewStore, labels_for
 
 COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
            "alpha", "trust", "loss", "predicted_label", "flagged"]
-TEXT_COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", "action", "reviewer", "time",
-                "predicted_label"]
 NUMBER_COLUMNS = ["alpha", "trust", "loss"]
 REQUIRED = ["id", "path", "label", "alpha", "loss", "pred", "flagged"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
