@@ -97,14 +97,15 @@ def _ids(run: RunDir):
         return run.samples()["ids"]
 
 
-def _take(ids, index: np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+def _take(ids, index: np.ndarray):
     """The id column of rows `index`: gathered in Arrow (no Python string per id), else through numpy."""
     if isinstance(ids, np.ndarray):
         return ids[index].astype(object)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pd.array(pc.take(ids, pa.array(index, type=pa.int64())), dtype="str")
+    # to_pandas: pandas' own string dtype over the Arrow buffers (pandas 3), object strings on pandas 2
+    return pc.take(ids, pa.array(index, type=pa.int64())).to_pandas().array
 
 
 class GivenLabels(Mapping[str, str]):
