@@ -169,7 +169,11 @@ def export_chunks(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = 
     """`corrected_labels` in consecutive pieces of `chunk` rows, so that a run of any size is written
     to disk (`write_csv`) without its whole CSV in memory."""
     frame = export_inputs(run, table, threshold)
-    final = run_decisions(run, store, frame)
+    yield from export_pieces(frame, run_decisions(run, store, frame), chunk)
+
+
+def export_pieces(frame: pd.DataFrame, final: dict[str, Decision], chunk: int = 100_000) -> Iterator[pd.DataFrame]:
+    """`export_rows` of `frame` (`export_inputs`) in consecutive pieces of `chunk` rows."""
     for s in range(0, len(frame), chunk):
         yield export_rows(frame.iloc[s:s + chunk], final)
 

@@ -133,8 +133,10 @@ def test_a_big_export_is_written_in_the_background_with_progress(app, tmp_path, 
 
     at = run_short_job(app)
     monkeypatch.setattr(exporting, "CHUNK", 7)
-    slow = exporting.export_rows
-    monkeypatch.setattr(exporting, "export_rows", lambda *a: (time.sleep(0.05), slow(*a))[1])
+    from lsw import export
+
+    slow = export.export_rows
+    monkeypatch.setattr(export, "export_rows", lambda *a: (time.sleep(0.05), slow(*a))[1])
     at.switch_page("../pages/review.py").run()
     exclude = next(b for b in at.button if (b.key or "").startswith("exclude-"))
     sid = exclude.key.removeprefix("exclude-")
