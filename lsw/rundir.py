@@ -177,9 +177,9 @@ class RunDir:
         `source_labels` existed get it from `labels` only when no synthetic noise was applied, and before
         `given_labels` existed, `labels`. `ids()` reads the ids faster, as an Arrow array."""
         with np.load(self.path / SAMPLES, allow_pickle=False) as z:
-            packed = sample_ids.BYTES in z.files
-            out = {k: z[k] for k in z.files if k not in (sample_ids.BYTES, sample_ids.OFFSETS) and (ids or k != "ids")}
-            if ids and packed:
+            skip = {sample_ids.BYTES, sample_ids.OFFSETS} if ids else {sample_ids.BYTES, sample_ids.OFFSETS, "ids"}
+            out = {k: z[k] for k in z.files if k not in skip}
+            if ids and sample_ids.BYTES in z.files:
                 out["ids"] = sample_ids.as_numpy(z[sample_ids.BYTES], z[sample_ids.OFFSETS])
         out.setdefault("given_labels", out["labels"])
         if "source_labels" not in out and not self.config().get("noise"):
