@@ -10,7 +10,7 @@ import streamlit as st
 
 from app import runview, state
 from lsw.errors import LswError
-from lsw.export import export_inputs, export_pieces, run_decisions, to_csv_bytes
+from lsw.export import csv_pieces, export_inputs, export_pieces, run_decisions
 from lsw.exports import exports_dir, safe_name, write_export
 from lsw.rundir import RunDir, RunInfo
 from lsw.samples import GivenLabels
@@ -39,12 +39,7 @@ def export_state(run: RunDir, info: RunInfo, threshold: float | None = None
 
 def csv_download(frame: pd.DataFrame, final: dict[str, Decision]) -> Callable[[], bytes]:
     """The CSV built only when the download is clicked (Streamlit calls it then, off the script run)."""
-    return lambda: b"".join(to_csv_bytes(part) if i == 0 else _body(to_csv_bytes(part))
-                            for i, part in enumerate(export_pieces(frame, final, CHUNK)))
-
-
-def _body(csv: bytes) -> bytes:
-    return csv[csv.index(b"\r\n") + 2:]
+    return lambda: b"".join(csv_pieces(export_pieces(frame, final, CHUNK)))
 
 
 def preview(out: pd.DataFrame, allowed: bool) -> None:

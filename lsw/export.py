@@ -188,6 +188,14 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
     return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
+def csv_pieces(parts: Iterable[pd.DataFrame]) -> Iterator[bytes]:
+    """The CSV of the frames `parts`, one after the other, piece by piece (`to_csv_bytes`): the header
+    once, from the first."""
+    for i, part in enumerate(parts):
+        data = to_csv_bytes(part)
+        yield data if i == 0 else data[data.index(b"\r\n") + 2:]
+
+
 def write_csv(df: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path) -> Path:
     """Write the CSV of `df`, or of the frames `df` yields one after the other (one header, see
     `export_chunks`), to `path` atomically and return it: a temporary file in the same folder,
@@ -203,9 +211,8 @@ def write_csv(df: pd.DataFrame | Iterable[pd.DataFrame], path: str | Path) -> Pa
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            for i, part in enumerate(parts):
-                data = to_csv_bytes(part)
-                f.write(data if i == 0 else data[data.index(b"\r\n") + 2:])  # one header
+            for data in csv_pieces(parts):
+                f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
