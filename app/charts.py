@@ -9,6 +9,14 @@ COLORS = {"clean": "#2b8a3e", "noisy": "#e03131", "kept": "#1c7ed6", "flagged": 
 TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of the given label (lower = fits it)"}
 
 
+def epoch_label(record: dict) -> str:
+    """How a metrics record is named: "epoch N", or "second pass" for the record after the last epoch
+    (`lsw.second_pass`), whose scores are the run's final ones."""
+    if record.get("phase") == "second pass":
+        return f"second pass (after epoch {record['epochs']})"
+    return f"epoch {record['epoch']}"
+
+
 def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figure:
     """Overlaid bars of one epoch's pre-binned histogram `key` ("alpha" or "loss") per group, with the
     flag line when `threshold` is given: at alpha = threshold, or on the loss axis at -ln(threshold)
@@ -26,7 +34,7 @@ def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figu
     if key == "loss" and threshold is not None:
         fig.add_vline(x=-math.log(threshold), line_dash="dash", line_color="#495057",
                       annotation_text=f"trust {threshold} (flagged to the right)")
-    fig.update_layout(barmode="overlay", title=f"{TITLES[key]} · epoch {record['epoch']}", height=340,
+    fig.update_layout(barmode="overlay", title=f"{TITLES[key]} · {epoch_label(record)}", height=340,
                       xaxis_title=TITLES[key], yaxis_title="samples", margin=dict(t=50, b=40, l=50, r=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
     return fig

@@ -1,5 +1,6 @@
 """One whole audit, the path shared by the CLI and the dashboard's job: prepare the data, train
-with LSW, optionally retrain the final classifier, and write the summary and the stacked arrays.
+with LSW, score again with a second network (`lsw.second_pass`), optionally retrain the final classifier,
+and write the summary and the stacked arrays.
 
 The run's status (`RunDir.write_status`) is kept here, so a CLI run and a dashboard run read the
 same after a restart: running while it works, then done, stopped (cancelled) or failed with the
@@ -30,6 +31,7 @@ from lsw.recorder import RunRecorder
 from lsw.retrain import retrain
 from lsw.rundir import DONE, FAILED, RUNNING, STOPPED, RunDir
 from lsw.scoring import flag_score, run_score
+from lsw.second_pass import PHASE, applies, second_pass
 from lsw.train import Cancelled, Trainer
 
 Progress = Callable[[str, int, int, int, int], None]  # phase, epoch, epochs, step, steps
@@ -41,7 +43,8 @@ def run_audit(config: RunConfig, out: str | Path, *, resume: bool = False,
               problem: Problem | None = None, progress_bars: bool = False) -> dict:
     """Run (or resume) the audit described by `config` into folder `out`; returns the summary.
 
-    on_progress(phase, epoch, epochs, step, steps) is called every step, phase "lsw" or "retrain".
+    on_progress(phase, epoch, epochs, step, steps) is called every step, phase "lsw", "second pass" or
+    "retrain".
     A set `cancel` stops within one batch by raising `lsw.train.Cancelled` (status "stopped"). A
     user error raises LswError (status "failed" with its message); any other error is logged to the
     run's error log and raised as AuditFailed (status "failed").
@@ -96,12 +99,16 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
     dist.finish()  # the other processes are done; rank 0 goes on alone
     if not main:
         return {}
-    run.write_evidence(**evidence.compute(trainer.model, trainer.data, problem.split.noisy, problem.split.clean,
+    model, trust, extra = trainer.model, trainer.last_trust, {"second_pass": None}
+    if applies(config):
+        model, trust, extra["second_pass"] = _second_pass(config, problem, trainer, observers, on_progress, cancel)
+    run.write_evidence(**evidence.compute(model, trainer.data, problem.split.noisy, problem.split.clean,
                                           config.seed))  # every process holds the whole set (`lsw.dist`)
     weight = trainer.method_score()
-    score = flag_score(run_score(config.to_dict()), weight, trainer.last_trust)
+    score = flag_score(run_score(config.to_dict()), weight, trust)
     summary = summarize(config, problem, run, score, str(trainer.device))
     summary["lsw_seconds"] = round(trainer.elapsed, 3)
+    summary.update(extra)
     if config.retrain_epochs > 0:
         def retrain_progress(epoch: int, step: int, steps: int) -> None:
             if on_progress is not None:
@@ -116,6 +123,25 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
     summary["seconds"] = round(trainer.wall_seconds(), 3)  # every process that worked on the run
     run.write_summary(summary)
     return summary
+
+
+def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observers: list,
+                 on_progress: Progress | None, cancel: threading.Event | None):
+    """The second network (`lsw.second_pass`) after the LSW epochs, recorded as one more epoch, numbered
+    epochs + 1 with phase "second pass", whose trust is the run's final one. Returns (its model, the final
+    trust, the summary's "second_pass" entry)."""
+    def progress(epoch: int, step: int, steps: int) -> None:
+        if on_progress is not None:
+            on_progress(PHASE, epoch, config.epochs, step, steps)
+
+    sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel)
+    event = trainer.evaluator(sp.model, trainer.method.scores, config.epochs + 1, trainer.elapsed + sp.seconds,
+                              0.0, 0.0, trust=sp.trust)
+    event.phase = PHASE
+    for observe in observers:
+        observe(event)
+    return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
+                                "seconds": round(sp.seconds, 3)}
 
 
 def saved_config(run: RunDir) -> dict:

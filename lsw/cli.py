@@ -137,11 +137,17 @@ def results_table(s: dict) -> str:
             ("clean set", s.get("clean_set")), ("round", s.get("round", 1)),
             ("flagged", s.get("n_flagged")),
             ("AUC", s["auc"]), ("F1", s["f1"]), ("FDR", s["fdr"]), ("recall", s["recall"]),
-            ("val acc (LSW model)", s.get("val_acc")), ("test acc (LSW model)", s["test_acc"]),
+            ("second pass", _second_pass_line(s.get("second_pass"))),
+            ("val acc (scoring model)", s.get("val_acc")), ("test acc (scoring model)", s["test_acc"]),
             ("test acc (retrained)", s["retrain_test_acc"]),
             ("epochs", s["epochs"]), ("seconds", s["seconds"]), ("device", s["device"])]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {fmt(v)}" for k, v in rows)
+
+
+def _second_pass_line(sp: dict | None) -> str | None:
+    """The results table's second-pass entry (`lsw.second_pass`): what it trained on and its time."""
+    return None if sp is None else f"trained on {sp['kept']} of {sp['of']} audited samples, {sp['seconds']:.1f} s"
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -58,6 +58,9 @@ class RunConfig:
     eval_test: evaluate the test split after every epoch, for display only (never used for a choice);
         the paper-table harness turns it off so the test split is read once, at the end.
     retrain: `none`, or a Table 6 setting name from `lsw.retrain.SETTINGS`.
+    second_pass: after the LSW epochs, a fresh network trained plainly for `epochs` epochs on this fraction
+        of D^n with the highest trust (plus D^c) scores D^n again, and the final trust is the mean of both
+        networks' (`lsw.second_pass`, where the measurements are). 0 = none. LSW flagging by trust only.
     """
 
     method: str = "lsw"
@@ -85,6 +88,7 @@ class RunConfig:
     retrain: str = "none"
     retrain_epochs: int = 0
     retrain_batch_size: int = 125
+    second_pass: float = 0.9
     seed: int = 0
     device: str = "auto"
     eval_test: bool = True

@@ -48,6 +48,7 @@ class TimeLeft:
         self.pace_epoch = 0  # the epoch whose steps gave step_s
         self.eval_s = 0.0
         self.gap: float | None = None
+        self.steps = 1  # steps an epoch, as last reported
 
     def update(self, epoch: int, epochs: int, step: int, steps: int) -> float | None:
         now = self.clock()
@@ -61,7 +62,7 @@ class TimeLeft:
             self.step_s, self.pace_epoch = (now - self.epoch_t0) / (step - self.epoch_step0), epoch
             if self.gap is not None:
                 self.eval_s, self.gap = max(0.0, self.gap - self.step_s), None
-        self.last_t, self.last_was_end = now, step == steps
+        self.last_t, self.last_was_end, self.steps = now, step == steps, steps
         if self.step_s is None:
             return None
         steps_left = (steps - step) + steps * (epochs - epoch - 1)
@@ -69,3 +70,11 @@ class TimeLeft:
         if self.pace_epoch < dear < epochs:  # a plain pace: the dearer steps ahead cost more each
             steps_left += (self.cost - 1.0) * (steps_left if epoch >= dear else steps * (epochs - dear))
         return steps_left * self.step_s + (epochs - epoch) * self.eval_s
+
+    def plain_phase(self, steps: int, evaluations: int) -> float:
+        """Seconds a following phase of `steps` plain steps and `evaluations` evaluations like this phase's
+        would take, at this phase's plain pace (0.0 until a step's pace is known)."""
+        if self.step_s is None:
+            return 0.0
+        dear = self.first_dear is not None and self.pace_epoch >= self.first_dear(self.steps) and self.cost > 1.0
+        return steps * (self.step_s / self.cost if dear else self.step_s) + evaluations * self.eval_s

@@ -108,8 +108,9 @@ class EpochEvaluator:
         return ev, batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
 
     def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,
-                 elapsed: float, lr: float, step_seconds: float) -> EpochEvent:
-        """method_scores(eval_loss over D^n) -> the method's own per-sample score (`Method.scores`)."""
+                 elapsed: float, lr: float, step_seconds: float, trust: np.ndarray | None = None) -> EpochEvent:
+        """method_scores(eval_loss over D^n) -> the method's own per-sample score (`Method.scores`). `trust`:
+        the trust score to report instead of the running average's (the second pass's, `lsw.second_pass`)."""
         cfg, p = self.config, self.problem
         noisy, val = p.split.noisy, p.split.val
         ev, features = self.audited(model, noisy, p.labels[noisy])
@@ -121,7 +122,7 @@ class EpochEvaluator:
             test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels, split=True).pred,
                                 test.labels)
         weight = np.asarray(method_scores(ev.loss), dtype=np.float32)
-        trust = self.trust.update(epoch, ev.loss)
+        trust = self.trust.update(epoch, ev.loss) if trust is None else np.asarray(trust, dtype=np.float32)
         score = flag_score(run_score(cfg.to_dict()), weight, trust)
         detection = None
         if p.is_noisy is not None:

@@ -31,6 +31,8 @@ class EpochEvent:
         over D^c and val_loss / val_pred / val_prob over the validation set (split order).
     feature_positions, features: int64 (m,) positions in D^n and float32 (m, D) penultimate features of
         that fixed subsample (the embedding map), or None.
+    phase: "lsw" for the training epochs; "second pass" for the one record after them (`lsw.second_pass`),
+        numbered epochs + 1, whose trust is the run's final one.
     """
 
     epoch: int
@@ -55,6 +57,7 @@ class EpochEvent:
     sets: dict[str, np.ndarray] = field(default_factory=dict)
     feature_positions: np.ndarray | None = None
     features: np.ndarray | None = None
+    phase: str = "lsw"
 
     def scalars(self) -> dict:
         """The per-epoch numbers (no arrays), ready for JSON."""
@@ -71,6 +74,7 @@ class EpochEvent:
             "val_loss": self.val_loss,
             "health": self.health,
             "alpha_learned": self.alpha_learned,
+            "phase": self.phase,
         }
         d.update(self.detection or {})
         return d

@@ -20,6 +20,7 @@ from lsw.errors import AuditFailed, LswError
 from lsw.eta import TimeLeft, weight_step_cost
 from lsw.events import EpochEvent
 from lsw.rundir import RunDir
+from lsw.second_pass import applies
 
 ACTIVE = ("starting", "running", "stopping")
 
@@ -98,6 +99,8 @@ class TrainingJob:
             first_dear = self.config.first_weight_epoch if cost > 1.0 else None
             self._phase, self._eta = phase, TimeLeft(first_dear=first_dear, cost=cost)
         left = self._eta.update(epoch, epochs, step, steps)
+        if left is not None and phase == "lsw" and applies(self.config):  # the second pass still to come
+            left += self._eta.plain_phase(round(self.config.second_pass * steps) * epochs, epochs - epochs // 2)
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)
 

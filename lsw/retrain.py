@@ -64,9 +64,10 @@ def training_rows(problem: Problem, weight: np.ndarray, setting: str, threshold:
 
 def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarray | None, epochs: int,
         data: DeviceImages, on_progress: Callable[[int, int, int], None] | None = None,
-        cancel: threading.Event | None = None) -> torch.nn.Module:
+        cancel: threading.Event | None = None,
+        on_epoch: Callable[[torch.nn.Module, int], None] | None = None) -> torch.nn.Module:
     """A fresh `config.model` trained for `epochs` on train-set `rows` (labels `problem.labels`),
-    optionally loss-weighted by `weights` (float (len(rows),)).
+    optionally loss-weighted by `weights` (float (len(rows),)). on_epoch(model, epochs done) after every epoch.
 
     SGD (lr config.lr, Nesterov momentum, weight decay), warm-up then cosine decay to 0 (`lr_schedule`), batch
     `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
@@ -89,6 +90,8 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
         progress = None if on_progress is None else (lambda i, n, epoch=epoch: on_progress(epoch, i, n))
         run_epoch(opt, batches, step, lambda i, epoch=epoch, steps=steps: lr_schedule(
             config.lr, epoch * steps + i, steps * epochs), device, cancel, progress)
+        if on_epoch is not None:
+            on_epoch(model, epoch + 1)
     return model
 
 

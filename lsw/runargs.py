@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 
 from lsw.config import DATA_PATHS, METAS, RunConfig
+from lsw.errors import LswError
 from lsw.imagesize import check_image_size
 from lsw.scoring import SCORES
 
@@ -36,6 +37,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    help="LSW meta-gradient: head (last layer, fused) or full (every parameter); default %(default)s")
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
                    "plain | weighted | filtered | filtered-weighted | upper-bound")
+    p.add_argument("--second-pass", type=float, default=DEFAULTS.second_pass, metavar="KEEP",
+                   help="after training, a fresh network trained on this share of the most trusted samples scores "
+                   "them all again; the final trust averages both (0 = none; default %(default)s)")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "
@@ -52,4 +56,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     config = RunConfig(**{k: v for k, v in vars(args).items() if k in names})
     if config.image_size is not None:
         check_image_size(config.image_size)
+    if not 0 <= config.second_pass <= 1:
+        raise LswError(f"--second-pass is the share of samples the second network trains on, from 0 (none) to 1, "
+                       f"not {config.second_pass:g}")
     return config

@@ -99,6 +99,7 @@ class RunInfo:
     method: str
     health: dict | None = None
     image_size: int | None = None
+    phase: str = "lsw"  # the newest record's: "second pass" when the run ended with one (`lsw.second_pass`)
 
     @property
     def learning(self) -> bool:
@@ -203,7 +204,7 @@ class RunDir:
                        classes=[str(c) for c in cfg["classes"]], threshold=float(cfg["threshold"]),
                        score=run_score(cfg), epoch=last["epoch"] if last else 0, noise=cfg.get("noise"),
                        method=cfg.get("method", "lsw"), health=last.get("health") if last else None,
-                       image_size=cfg.get("image_size"))
+                       image_size=cfg.get("image_size"), phase=last.get("phase", "lsw") if last else "lsw")
 
     # -- status -----------------------------------------------------------------------------------
     def write_status(self, state: str, message: str | None = None) -> None:

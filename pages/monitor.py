@@ -41,7 +41,11 @@ def charts() -> None:
     last = records[-1]
     health_banner(last)
     cols = st.columns(5)
-    cols[0].metric("Epoch", f"{last['epoch']}/{last['epochs']}")
+    second = last.get("phase") == "second pass"
+    cols[0].metric("Epoch", f"{last['epochs']}/{last['epochs']} + second pass" if second else
+                   f"{last['epoch']}/{last['epochs']}",
+                   help="After the LSW epochs a second network, trained on the most trusted samples, scores them "
+                        "all again (shown as the last epoch); the final trust averages both." if second else None)
     cols[1].metric("Validation accuracy", "-" if last.get("val_acc") is None else f"{last['val_acc']:.1%}",
                    help="On the part of the trusted set held out from training and from the meta-gradient")
     cols[2].metric("Test accuracy", "-" if last.get("test_acc") is None else f"{last['test_acc']:.1%}")

@@ -82,6 +82,11 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
                                   "that on a small collection the model tells classes apart first")
     threshold = a2.slider("Flag threshold (score below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
     retrain_epochs = a3.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
+    second = a3.slider("Second pass: share of the most trusted samples it trains on (0 = none)", 0.0, 1.0,
+                       defaults.second_pass, step=0.05, key="setup_second_pass",
+                       help="After training, a fresh network learns from the samples the run trusts most and "
+                            "scores every sample again; the final trust averages both networks'. Costs about "
+                            "one more plain training.")
     meta = a1.selectbox("Meta-gradient", list(METAS), key="setup_meta",
                         format_func={"full": "full: every layer (the paper's Eq. 2)",
                                      "head": "head: last layer only, fused into the step (faster)"}.get,
@@ -124,7 +129,7 @@ config = RunConfig(data=spec, noise=noise, noise_seed=int(noise_seed), clean_fra
                    clean_per_class=None if clean_per_class is None else int(clean_per_class), model=model,
                    epochs=int(epochs), batch_size=int(batch), lr=float(lr), start_epoch=int(start_epoch),
                    threshold=float(threshold), retrain_epochs=int(retrain_epochs), meta=meta, score=score,
-                   image_size=int(image_size))
+                   image_size=int(image_size), second_pass=float(second))
 
 job = state.registry().current()
 active = job is not None and job.snapshot().active

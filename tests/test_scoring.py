@@ -70,7 +70,8 @@ def test_training_rows_filter_by_the_flag_score():
 def test_summary_table_and_retraining_agree_on_the_flags(tmp_path):
     # Measured with these settings (python -m lsw run --data digits --noise symmetric:0.3 --clean-per-class 10
     # --epochs 10 --device cpu): AUC 0.9993 / F1 0.985 by trust against 0.964 / 0.901 by alpha.
-    s = run_audit(RunConfig(**FAST, epochs=10, retrain_epochs=1), tmp_path / "run")
+    # the LSW run's own trust (the second pass, which re-scores it, is tested in test_second_pass.py)
+    s = run_audit(RunConfig(**FAST, epochs=10, retrain_epochs=1, second_pass=0), tmp_path / "run")
     assert s["score"] == "trust" and s["auc"] >= 0.98 and s["f1"] >= 0.93, s
     run = RunDir(tmp_path / "run")
     df = sample_table(run)

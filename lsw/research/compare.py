@@ -4,7 +4,8 @@ Every method gets a per-sample trust score (higher = correctly labeled) and is s
 AUC with 1 - score as the noisy score; F1 / FDR / recall at LSW's threshold for LSW, for cleanlab
 on `find_label_issues`' own flags, and for the others (MW-Net, L2RW, small-loss) by flagging the
 lowest scores up to the known noise rate, as the paper does for MW-Net. Small-loss gets a second row,
-ranked by the same averaged trust as LSW (`SMALL_LOSS_AVG`). The cost per step is each
+ranked by the same averaged trust as LSW (`SMALL_LOSS_AVG`), and, when LSW's run ends with a second pass,
+a third with that trust re-scored by the same second pass (`SMALL_LOSS_SECOND`). The cost per step is each
 method's median training-step time over the epochs that learn weights, divided by plain training's
 (the small-loss run), measured in the same process.
 """
@@ -30,12 +31,16 @@ from lsw.prepare import Problem, prepare
 from lsw.runargs import add_run_args, config_from_args
 from lsw.rundir import RunDir, write_json
 from lsw.scoring import flag_score, run_score
+from lsw.second_pass import applies, second_pass
 from lsw.trust import stored_trust
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
 # small-loss ranked by the trust LSW ranks by (the given label's probability averaged over the second half of
 # training, `lsw.trust`), beside plain small-loss (the last epoch's loss): LSW's lead over it is LSW's own
 SMALL_LOSS_AVG = "small-loss (averaged)"
+# and that averaged trust re-scored by the second pass LSW ends with (`lsw.second_pass`), when LSW's runs have one:
+# LSW's lead over this row is what its weights add to the whole recipe
+SMALL_LOSS_SECOND = "small-loss (averaged + second pass)"
 RESULT = "compare.json"  # in the comparison's folder, beside one run folder per method
 
 
@@ -79,6 +84,19 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
     scores = get_label_quality_scores(labels, probs)
     flags = find_label_issues(labels, probs)
     return scores.astype(np.float32), flags, statistics.median(step_times)
+
+
+def small_loss_second_pass(config: RunConfig, problem: Problem, trust: np.ndarray, is_noisy: np.ndarray,
+                           n_flag: int, like: dict) -> dict:
+    """The `SMALL_LOSS_SECOND` row: the small-loss run's averaged `trust` re-scored by a second pass, flagged
+    at the known noise count; `like` is the row it extends (its cost figures are kept)."""
+    started = time.perf_counter()
+    train = problem.source.train
+    data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
+    final = second_pass(config, problem, data, trust).trust
+    det = detection_at_count(is_noisy, 1 - final, n_flag)
+    return {**like, "method": SMALL_LOSS_SECOND, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
+            "recall": det["recall"], "seconds": round(like["seconds"] + time.perf_counter() - started, 2)}
 
 
 def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: int = 4,
@@ -125,6 +143,8 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             det = detection_at_count(is_noisy, 1 - mean, n_flag)
             rows.append({**rows[-1], "method": SMALL_LOSS_AVG, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
                          "recall": det["recall"]})
+            if "lsw" in methods and applies(dataclasses.replace(config, method="lsw")):
+                rows.append(small_loss_second_pass(config, problem, mean, is_noisy, n_flag, rows[-1]))
     plain = next((r["step_seconds"] for r in rows if r["method"] == "small-loss"), None)
     for r in rows:
         r["step_cost_vs_plain"] = None if not plain else r["step_seconds"] / plain
