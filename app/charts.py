@@ -11,10 +11,8 @@ TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of th
 
 def epoch_label(record: dict) -> str:
     """How a metrics record is named: "epoch N", or "second pass" for the record after the last epoch
-    (`lsw.second_pass`), whose scores are the run's final ones."""
-    if record.get("phase") == "second pass":
-        return f"second pass (after epoch {record['epochs']})"
-    return f"epoch {record['epoch']}"
+    (`lsw.second_pass`), whose scores are the run's final ones (short: it ends a chart's title)."""
+    return "second pass" if record.get("phase") == "second pass" else f"epoch {record['epoch']}"
 
 
 def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figure:

@@ -34,7 +34,11 @@ def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: fl
     q = queue_stats(df.loc[df.flagged, "id"], final, info.run_id)
     m = st.columns(6)
     second = info.phase == "second pass"  # recorded as one more epoch after the last (`lsw.second_pass`)
-    m[5].metric("Shown from epoch", f"{info.epoch - 1} + second pass" if second else info.epoch)
+    if second:
+        m[5].metric("Scores from", "pass 2", help=f"The second pass after epoch {info.epoch - 1}: a second network, "
+                    "trained on the samples the run trusts most, scored them all again")
+    else:
+        m[5].metric("Shown from epoch", info.epoch)
     m[0].metric("Samples audited", f"{len(df):,}")
     m[1].metric(f"Flagged ({info.score} < {thr:.2f})", f"{q.flagged:,}",
                 help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")

@@ -42,8 +42,8 @@ def charts() -> None:
     health_banner(last)
     cols = st.columns(5)
     second = last.get("phase") == "second pass"
-    cols[0].metric("Epoch", f"{last['epochs']}/{last['epochs']} + second pass" if second else
-                   f"{last['epoch']}/{last['epochs']}",
+    cols[0].metric("Epoch + second pass" if second else "Epoch",
+                   f"{min(last['epoch'], last['epochs'])}/{last['epochs']}",
                    help="After the LSW epochs a second network, trained on the most trusted samples, scores them "
                         "all again (shown as the last epoch); the final trust averages both." if second else None)
     cols[1].metric("Validation accuracy", "-" if last.get("val_acc") is None else f"{last['val_acc']:.1%}",

@@ -331,9 +331,9 @@ def test_the_sidebar_pick_wins_over_a_finished_job_and_an_older_run_resumes(app,
     at = run_short_job(app, epochs=2)
     from app import state
 
-    shown = lambda: next(m.value for m in at.metric if m.label == "Shown from epoch")  # noqa: E731
+    shown = lambda: next(m.value for m in at.metric if m.label in ("Shown from epoch", "Scores from"))  # noqa: E731
     at.switch_page("../pages/review.py").run()
-    assert shown() == "2 + second pass"  # the job's run
+    assert shown() == "pass 2"  # the job's run, which ended with its second pass
     at.sidebar.selectbox[0].set_value(old.name).run()
     assert shown() == "1"  # the older run, stopped after epoch 1
     at.switch_page("../pages/setup.py").run()
@@ -387,6 +387,19 @@ def test_the_chosen_epoch_stays_while_training_adds_epochs(app, tmp_path):
                     **run.epoch_arrays(3))
     at.run()
     assert at.slider(key="monitor_epoch").value == 5
+
+
+def test_the_pages_say_when_scores_come_from_the_second_pass(app, tmp_path):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu"),
+              tmp_path / "runs" / "20000101-000000-sp0000")
+    at = app.switch_page("../pages/monitor.py").run()
+    assert not at.exception
+    assert [(m.label, m.value) for m in at.metric][0] == ("Epoch + second pass", "3/3")
+    at.switch_page("../pages/review.py").run()
+    assert ("Scores from", "pass 2") in [(m.label, m.value) for m in at.metric]
 
 
 def test_the_training_image_size_chosen_on_setup_reaches_the_run_and_its_thumbnails(app, tmp_path):
