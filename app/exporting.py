@@ -10,14 +10,14 @@ import streamlit as st
 
 from app import runview, state
 from lsw.errors import LswError
-from lsw.export import csv_pieces, export_inputs, export_pieces, run_decisions
+from lsw.export import CHUNK_ROWS, csv_pieces, export_inputs, export_pieces, run_decisions
 from lsw.exports import exports_dir, safe_name, write_export
 from lsw.rundir import RunDir, RunInfo
 from lsw.samples import GivenLabels
 from lsw.store import Decision
 
 PREVIEW_ROWS = 200
-CHUNK = 100_000  # rows per piece of a CSV written or downloaded: bounded memory at any size
+CHUNK = CHUNK_ROWS  # rows per piece of a CSV written or downloaded (a name of its own: tests patch it)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Reading the run…")

@@ -36,6 +36,7 @@ COLUMNS = ["id", "path", "set", "original_label", "given_label", "final_label", 
 NUMBER_COLUMNS = ["alpha", "trust", "loss"]
 REQUIRED = ["id", "path", "label", "alpha", "loss", "pred", "flagged"]
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+CHUNK_ROWS = 100_000  # rows per piece of an export written or downloaded: bounded memory at any size
 
 
 def neutralise(value: Any) -> Any:
@@ -165,14 +166,15 @@ def decision_counts(final: dict[str, Decision], given: Mapping[str, str]) -> tup
 
 
 def export_chunks(run: RunDir, store: ReviewStore, table: pd.DataFrame | None = None,
-                  chunk: int = 100_000, threshold: float | None = None) -> Iterator[pd.DataFrame]:
+                  chunk: int = CHUNK_ROWS, threshold: float | None = None) -> Iterator[pd.DataFrame]:
     """`corrected_labels` in consecutive pieces of `chunk` rows, so that a run of any size is written
     to disk (`write_csv`) without its whole CSV in memory."""
     frame = export_inputs(run, table, threshold)
     yield from export_pieces(frame, run_decisions(run, store, frame), chunk)
 
 
-def export_pieces(frame: pd.DataFrame, final: dict[str, Decision], chunk: int = 100_000) -> Iterator[pd.DataFrame]:
+def export_pieces(frame: pd.DataFrame, final: dict[str, Decision], chunk: int = CHUNK_ROWS
+                  ) -> Iterator[pd.DataFrame]:
     """`export_rows` of `frame` (`export_inputs`) in consecutive pieces of `chunk` rows."""
     for s in range(0, len(frame), chunk):
         yield export_rows(frame.iloc[s:s + chunk], final)

@@ -42,12 +42,11 @@ PHASE = "second pass"  # its name in progress reports and in the run's metrics
 
 @dataclass
 class SecondPass:
-    """model: the second network. own_trust: its trust over D^n (split order, averaged over the second
-    half of its epochs). trust: the run's final trust, the mean of the LSW trust and `own_trust`.
+    """model: the second network. trust: the run's final trust over D^n (split order), the mean of the LSW
+    trust and the second network's own (averaged over the second half of its epochs).
     n_kept: audited samples it trained on (D^c comes on top). seconds: wall time."""
 
     model: torch.nn.Module
-    own_trust: np.ndarray
     trust: np.ndarray
     n_kept: int
     seconds: float
@@ -89,6 +88,5 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
 
     model = fit(config, problem, np.concatenate([noisy[kept], clean]), None, config.epochs, data, on_progress,
                 cancel, on_epoch=on_epoch)
-    own = average.current(last_loss)
-    combined = ((np.asarray(trust, dtype=np.float64) + own) / 2).astype(np.float32)
-    return SecondPass(model, own, combined, len(kept), time.perf_counter() - started)
+    combined = ((np.asarray(trust, dtype=np.float64) + average.current(last_loss)) / 2).astype(np.float32)
+    return SecondPass(model, combined, len(kept), time.perf_counter() - started)
