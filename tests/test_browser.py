@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -77,6 +78,19 @@ def shots_dir(tmp_path: Path) -> Path:
     return d
 
 
+def snap(page, path: Path, full_page: bool = False) -> None:
+    """A screenshot for a person to look at; never a check of the app. Chromium without a GPU on a
+    loaded CI machine once took over 30 s to paint a tall page of charts, so a slow full-page capture
+    falls back to the viewport, and a capture that still times out is a warning, not a failure."""
+    for whole in dict.fromkeys((full_page, False)):
+        try:
+            page.screenshot(path=str(path), full_page=whole, animations="disabled", timeout=60_000)
+            return
+        except playwright.TimeoutError:
+            continue
+    warnings.warn(f"no screenshot {path.name}: Chromium did not paint it in time", stacklevel=2)
+
+
 def idle(page, timeout=60_000):
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
@@ -117,7 +131,7 @@ def test_end_to_end_in_a_browser(browser, tmp_path):
     server = start_server(home, port)
     try:
         page = open_app(browser, port, 2200)
-        page.screenshot(path=str(shots / "1-setup.png"), full_page=True)
+        snap(page, shots / "1-setup.png", full_page=True)
         start_run(page, epochs=4)
         page.get_by_text("finished").first.wait_for(timeout=120_000)
         other = browser.new_page()  # a second tab (new session) sees the same job
@@ -130,19 +144,19 @@ def test_end_to_end_in_a_browser(browser, tmp_path):
         go(page, "Training monitor")
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
         assert page.locator(".js-plotly-plot").count() >= 2
-        page.screenshot(path=str(shots / "2-monitor.png"), full_page=True)
+        snap(page, shots / "2-monitor.png", full_page=True)
 
         go(page, "Review")
         page.locator("[class*='st-key-relabel-'] button").first.wait_for(timeout=30_000)
-        page.screenshot(path=str(shots / "3-review.png"), full_page=True)
+        snap(page, shots / "3-review.png", full_page=True)
         page.locator("[class*='st-key-relabel-'] button").first.click()
         page.get_by_text("relabelled →").first.wait_for(timeout=30_000)
         idle(page)
-        page.screenshot(path=str(shots / "4-review-after-relabel.png"), full_page=True)
+        snap(page, shots / "4-review-after-relabel.png", full_page=True)
 
         go(page, "Embedding map")
         page.locator(".js-plotly-plot").first.wait_for(timeout=180_000)
-        page.screenshot(path=str(shots / "5-embedding.png"), full_page=True)
+        snap(page, shots / "5-embedding.png", full_page=True)
 
         go(page, "Export")
         out = home / "exports" / "labels.csv"  # the dashboard writes only there
@@ -152,7 +166,7 @@ def test_end_to_end_in_a_browser(browser, tmp_path):
         idle(page)
         page.get_by_role("button", name="Write CSV").click()
         page.get_by_text("Wrote").first.wait_for(timeout=30_000)
-        page.screenshot(path=str(shots / "6-export.png"), full_page=True)
+        snap(page, shots / "6-export.png", full_page=True)
         df = pd.read_csv(out, keep_default_na=False, dtype=str)
         relabelled = df[df.action == "relabel"]
         assert len(relabelled) == 1 and relabelled.iloc[0].reviewer == "ann"
@@ -190,7 +204,7 @@ def test_killed_server_resumes_and_keeps_decisions(browser, tmp_path):
     try:
         page = open_app(browser, port, 1400)
         page.get_by_text("was interrupted").first.wait_for(timeout=60_000)
-        page.screenshot(path=str(shots / "7-after-kill.png"), full_page=True)
+        snap(page, shots / "7-after-kill.png", full_page=True)
         page.get_by_role("button", name="Resume").click()
         page.get_by_text("finished").first.wait_for(timeout=240_000)
     finally:
@@ -224,7 +238,7 @@ def test_an_open_monitor_follows_jobs_started_stopped_and_resumed_in_another_tab
         third.close()
         setup.get_by_role("button", name="Stop").click()
         monitor.get_by_text(re.compile(r"Run .* stopped")).first.wait_for(timeout=60_000)
-        monitor.screenshot(path=str(shots / "8-monitor-stopped.png"), full_page=True)
+        snap(monitor, shots / "8-monitor-stopped.png", full_page=True)
         setup.get_by_role("button", name="Resume").click()
         monitor.get_by_text(re.compile(r"running · lsw epoch")).first.wait_for(timeout=60_000)
         monitor.get_by_role("progressbar").first.wait_for(timeout=60_000)

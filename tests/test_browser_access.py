@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-from test_browser import free_port, stop_server  # noqa: E402
+from test_browser import free_port, snap, stop_server  # noqa: E402
 from test_browser import start_server as start_browser_server  # noqa: E402
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -116,7 +116,7 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
             page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
             page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
             idle(page)
-            page.screenshot(path=str(shots / "access-1-sign-in.png"))
+            snap(page, shots / "access-1-sign-in.png")
             assert page.get_by_role("textbox", name="Reviewer name").count() == 0  # no free-text name
 
             sign_in(page, "ann", "ann-password")
@@ -135,7 +135,7 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
             page.locator("[class*='st-key-correct-'] button").first.click()
             page.get_by_text("kept as correct").first.wait_for(timeout=30_000)
             idle(page)
-            page.screenshot(path=str(shots / "access-2-review-signed-in.png"), full_page=True)
+            snap(page, shots / "access-2-review-signed-in.png", full_page=True)
             dataset = RunDir(home / "runs" / finished_run.name).config()["fingerprint"]
             assert [(d.reviewer, d.action) for d in ReviewStore(home / "reviews.sqlite").decisions(dataset)] == [
                 ("ann", "correct")]
@@ -149,7 +149,7 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
             toolbar.get_by_role("button", name="Search").wait_for(timeout=10_000)  # the toolbar is shown
             assert toolbar.get_by_role("button", name="Download as CSV").count() == 0
             assert page.locator("button[aria-label*='Download' i]").count() == 0
-            page.screenshot(path=str(shots / "access-3-export-toolbar.png"))
+            snap(page, shots / "access-3-export-toolbar.png")
 
             page.get_by_role("button", name="Sign out").click()
             page.get_by_role("button", name="Sign in").wait_for(timeout=30_000)
@@ -165,7 +165,7 @@ def test_sign_in_survives_a_reload_and_decisions_carry_the_name(tmp_path, finish
             page.get_by_text("Wait 5 s before the next try").wait_for(timeout=10_000)
             sign_in(page, "ann", "ann-password")
             page.get_by_text("Too many wrong passwords for ann").wait_for(timeout=10_000)
-            page.screenshot(path=str(shots / "access-4-slowed.png"))
+            snap(page, shots / "access-4-slowed.png")
             assert page.get_by_text("Signed in as").count() == 0
             browser.close()
     finally:

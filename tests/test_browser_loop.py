@@ -13,6 +13,7 @@ from tests.test_browser import (  # noqa: F401
     open_app,
     playwright,
     shots_dir,
+    snap,
     start_server,
     stop_server,
 )
@@ -54,7 +55,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         idle(page)
         grid = page.get_by_role("button", name="Confirm these 40")
         grid.scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / "loop-1-verify.png"))
+        snap(page, shots / "loop-1-verify.png")
         page.get_by_role("heading", name="Setup").click()  # focus off any input: the page takes the keys
         page.keyboard.press("Control+Enter")  # keyboard: confirm the page
         store = ReviewStore(home / "reviews.sqlite")
@@ -75,7 +76,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         visible = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-']")]
             .filter(e => { const r = e.getBoundingClientRect(); return r.top >= -4 && r.bottom <= innerHeight + 1; })
             .length""")
-        page.screenshot(path=str(shots / "loop-2-review-grid.png"))
+        snap(page, shots / "loop-2-review-grid.png")
         assert visible >= 12, f"only {visible} cards fit a 1400x900 screen"
         clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-card-'] button *")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
@@ -88,7 +89,7 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         clipped = page.evaluate("""() => [...document.querySelectorAll("[class*='st-key-focus-'] button *")]
             .filter(p => p.scrollWidth > p.clientWidth + 1).map(p => p.textContent)""")
         assert not clipped, f"button labels cut off: {clipped[:5]}"
-        page.screenshot(path=str(shots / "loop-3-focused.png"))
+        snap(page, shots / "loop-3-focused.png")
         fp = run.config()["fingerprint"]
         before = len(store.decisions(fp))
         for k, key in enumerate("kxakkxakkx"):  # a keyboard-only review of 10 samples
@@ -109,10 +110,10 @@ def test_audit_loop_in_a_browser(browser, tmp_path):  # noqa: F811
         try:
             page.get_by_text("Rounds", exact=True).first.wait_for(timeout=60_000)
         except Exception:
-            page.screenshot(path=str(shots / "loop-4-failed.png"), full_page=True)
+            snap(page, shots / "loop-4-failed.png", full_page=True)
             raise
         page.get_by_text("Rounds", exact=True).first.scroll_into_view_if_needed()
-        page.screenshot(path=str(shots / "loop-4-rounds.png"))
+        snap(page, shots / "loop-4-rounds.png")
         # the reviewer's name survives a reload
         page.reload()
         page.get_by_role("heading", name="Training monitor").wait_for(timeout=60_000)
