@@ -1,12 +1,11 @@
 """Plotly figures from a run's pre-binned per-epoch records (`RunDir.metrics`)."""
 from __future__ import annotations
 
-import math
-
 import plotly.graph_objects as go
 
 COLORS = {"clean": "#2b8a3e", "noisy": "#e03131", "kept": "#1c7ed6", "flagged": "#f08c00"}
-TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of the given label (lower = fits it)"}
+TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of the given label (lower = fits it)",
+          "trust": "Trust (higher = trusted)"}
 
 
 def epoch_label(record: dict) -> str:
@@ -16,9 +15,8 @@ def epoch_label(record: dict) -> str:
 
 
 def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figure:
-    """Overlaid bars of one epoch's pre-binned histogram `key` ("alpha" or "loss") per group, with the
-    flag line when `threshold` is given: at alpha = threshold, or on the loss axis at -ln(threshold)
-    (a trust score of exp(-loss) under the threshold = a loss above that line)."""
+    """Overlaid bars of one epoch's pre-binned histogram `key` ("alpha", "trust" or "loss") per group, with the
+    flag line at `threshold` when it is given (on the score that flags: alpha or trust)."""
     h = record["hist"][key]
     edges = h["edges"]
     centers = [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:])]
@@ -27,13 +25,11 @@ def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figu
     for group, counts in h["counts"].items():
         fig.add_bar(x=centers, y=counts, width=width, name=f"{group} ({sum(counts)})", opacity=0.65,
                     marker_color=COLORS.get(group))
-    if key == "alpha" and threshold is not None:
-        fig.add_vline(x=threshold, line_dash="dash", line_color="#495057", annotation_text=f"threshold {threshold}")
-    if key == "loss" and threshold is not None:
-        fig.add_vline(x=-math.log(threshold), line_dash="dash", line_color="#495057",
-                      annotation_text=f"trust {threshold} (flagged to the right)")
-    fig.update_layout(barmode="overlay", title=f"{TITLES[key]} · {epoch_label(record)}", height=340,
-                      xaxis_title=TITLES[key], yaxis_title="samples", margin=dict(t=50, b=40, l=50, r=10),
+    if key != "loss" and threshold is not None:
+        fig.add_vline(x=threshold, line_dash="dash", line_color="#495057",
+                      annotation_text=f"threshold {threshold} (flagged to the left)")
+    fig.update_layout(barmode="overlay", title=f"{TITLES.get(key, key)} · {epoch_label(record)}", height=340,
+                      xaxis_title=TITLES.get(key, key), yaxis_title="samples", margin=dict(t=50, b=40, l=50, r=10),
                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
     return fig
 

@@ -7,7 +7,6 @@ store, so each sees the other's decisions.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -34,9 +33,9 @@ def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
 
     position = int(row.name)
     h = run.history(position)
-    score_name = next(k for k in h if k not in ("epoch", "loss"))
+    score_name = next(k for k in h if k not in ("epoch", "loss", "trust"))
     frame = pd.DataFrame({"epoch": h["epoch"].astype(int), score_name: h[score_name].astype(float),
-                          "trust": np.exp(-h["loss"].astype(float))})
+                          "trust": h["trust"].astype(float)})
     st.caption(f"Why is this here? {reason(row, info.score, info.threshold)}")
     fig = px.line(frame, x="epoch", y=[score_name, "trust"], markers=True, height=170, range_y=(0, 1),
                   labels={"value": "higher = trusted", "variable": ""})

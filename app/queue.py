@@ -41,7 +41,8 @@ def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: fl
         m[5].metric("Shown from epoch", info.epoch)
     m[0].metric("Samples audited", f"{len(df):,}")
     m[1].metric(f"Flagged ({info.score} < {thr:.2f})", f"{q.flagged:,}",
-                help="trust: the LSW-trained model's probability of the given label; alpha: the learned weight")
+                help="trust: how strongly the LSW-trained model holds to the given label (the mean of its "
+                     "probability against all classes and against the strongest rival); alpha: the learned weight")
     m[2].metric("Reviewed (of flagged)", f"{q.reviewed:,}")
     if q.precision is None:
         m[3].metric("Queue precision", "-", help="Shown after the first review of a flagged sample in this run")

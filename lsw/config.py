@@ -42,7 +42,8 @@ class RunConfig:
         Why head: flagged by trust, it detects as well as full (AUC 0.9729 / 0.9727 on Fashion-MNIST
         6k instance 0.4; 0.9997 / 0.9993 on digits symmetric 0.3) at 2.4x to 2.8x less time per
         epoch on the CPU. Its alpha alone is weaker (0.84 / 0.90 on that Fashion-MNIST run).
-    score: what flags a sample, "trust" (the LSW model's probability of the given label) or "alpha"
+    score: what flags a sample, "trust" (how strongly the LSW model holds to the given label, `lsw.trust`) or
+        "alpha"
         (the paper's rule); see `lsw.scoring` for why trust is the default.
     threshold: samples whose score is >= threshold are kept as clean; below it they are flagged.
     image_size: the side S, in pixels, every decoded image is fitted to (centre-crop, `lsw.data.decode`);

@@ -73,6 +73,30 @@ def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labe
     return outcome(batched(model, data, index, split=split), labels)
 
 
+def reading(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """One trust reading (`lsw.trust`), float32 (n,), of (n, K) `logits` and (n,) `labels` (K >= 2): the mean of
+    the given label's probability, softmax(z)_y, and its probability against its strongest rival alone,
+    sigmoid(z_y - max_{k != y} z_k)."""
+    logits = logits.float()
+    given = logits.gather(1, labels.view(-1, 1)).squeeze(1)
+    rival = logits.scatter(1, labels.view(-1, 1), float("-inf")).max(1).values
+    prob = torch.softmax(logits, 1).gather(1, labels.view(-1, 1)).squeeze(1)
+    return ((prob + torch.sigmoid(given - rival)) / 2).cpu().numpy().astype(np.float32)
+
+
+def trust_reading(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,
+                  logits: torch.Tensor | None = None, split: bool = False) -> np.ndarray:
+    """One epoch's trust reading of rows `index` (`lsw.trust.reading`), float32 (len(index),), from the mean
+    of each image's logits and its mirror's when `data` allows flips. `logits`: the plain view's, when the
+    caller has them already; eval mode, `split` as in `batched`."""
+    model.eval()
+    if logits is None:
+        logits = batched(model, data, index, split=split)
+    if data.hflip:
+        logits = (logits + batched(lambda x: model(x.flip(3)), data, index, split=split)) / 2
+    return reading(logits, torch.as_tensor(labels, device=logits.device))
+
+
 def outcome(logits: torch.Tensor, labels: np.ndarray) -> Evaluation:
     """The Evaluation of (n, K) `logits` against (n,) `labels`."""
     loss = per_sample_loss(logits, torch.as_tensor(labels, device=logits.device))
@@ -95,17 +119,22 @@ class EpochEvaluator:
         self.positions = np.sort(np.random.default_rng(config.seed).permutation(n)[:FEATURE_SAMPLES])
         self.trust = TrustAverage(n, config.epochs)  # part of the trainer's checkpoint
 
-    def audited(self, model: Classifier, noisy: np.ndarray, labels: np.ndarray) -> tuple[Evaluation, np.ndarray]:
-        """(the Evaluation of D^n, the features of its mapped rows `positions`). When the map shows all of
-        D^n, one pass gives both, the logits through the head (a second pass cost as much as the first:
-        on a 1,400-photo folder, half of the evaluation time)."""
+    def audited(self, model: Classifier, noisy: np.ndarray, labels: np.ndarray,
+                read: bool = True) -> tuple[Evaluation, np.ndarray | None, np.ndarray]:
+        """(the Evaluation of D^n, its trust reading when `read`, the features of its mapped rows `positions`).
+        When the map shows all of D^n, one pass gives the features and the logits, through the head (a second
+        pass cost as much as the first: on a 1,400-photo folder, half of the evaluation time)."""
         model.eval()
         if len(self.positions) == len(noisy):  # positions are then 0..n-1 in order
             h = batched(model.features, self.data, noisy, split=True)
             with torch.no_grad():
-                return outcome(model.head(h), labels), h.cpu().numpy()
-        ev = evaluate(model, self.data, noisy, labels, split=True)
-        return ev, batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
+                logits = model.head(h)
+            features = h.cpu().numpy()
+        else:
+            logits = batched(model, self.data, noisy, split=True)
+            features = batched(model.features, self.data, noisy[self.positions], split=True).cpu().numpy()
+        now = trust_reading(model, self.data, noisy, labels, logits, split=True) if read else None
+        return outcome(logits, labels), now, features
 
     def __call__(self, model: torch.nn.Module, method_scores: Callable[[np.ndarray], np.ndarray], epoch: int,
                  elapsed: float, lr: float, step_seconds: float, trust: np.ndarray | None = None) -> EpochEvent:
@@ -113,7 +142,7 @@ class EpochEvaluator:
         the trust score to report instead of the running average's (the second pass's, `lsw.second_pass`)."""
         cfg, p = self.config, self.problem
         noisy, val = p.split.noisy, p.split.val
-        ev, features = self.audited(model, noisy, p.labels[noisy])
+        ev, read, features = self.audited(model, noisy, p.labels[noisy], read=trust is None)
         clean_ev = evaluate(model, self.data, p.split.clean, p.labels[p.split.clean], split=True)
         val_ev = evaluate(model, self.data, val, p.labels[val], split=True) if len(val) else None
         test_acc = None
@@ -122,7 +151,7 @@ class EpochEvaluator:
             test_acc = accuracy(evaluate(model, self.test, np.arange(len(test)), test.labels, split=True).pred,
                                 test.labels)
         weight = np.asarray(method_scores(ev.loss), dtype=np.float32)
-        trust = self.trust.update(epoch, ev.loss) if trust is None else np.asarray(trust, dtype=np.float32)
+        trust = self.trust.update(epoch, read) if trust is None else np.asarray(trust, dtype=np.float32)
         score = flag_score(run_score(cfg.to_dict()), weight, trust)
         detection = None
         if p.is_noisy is not None:

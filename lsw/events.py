@@ -14,7 +14,8 @@ class EpochEvent:
     method_score: float32 (n,), the method's own per-sample score in [0, 1] (alpha for LSW, see
         `lsw.scoring.score_name`); higher = trusted.
     loss: float32 (n,), per-sample cross-entropy of the given label (eval mode, no augmentation).
-    trust: float32 (n,), the trust score (`lsw.trust`: exp(-loss) averaged over the second half of training).
+    trust: float32 (n,), the trust score (`lsw.trust`: how strongly the model holds to the given label, averaged
+        over the second half of training).
     pred, prob: int64 / float32 (n,), predicted class and its softmax probability.
     train_acc: accuracy on D^n against the given labels. test_acc: on the test split, or None.
     clean_loss: mean loss on the clean set D^c (the honest signal of progress).

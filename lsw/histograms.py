@@ -32,11 +32,15 @@ def score_histogram(values: np.ndarray, groups: dict[str, np.ndarray], edges: np
 
 
 def epoch_histograms(name: str, score: np.ndarray, loss: np.ndarray, groups: dict[str, np.ndarray],
-                     loss_max: float | None = None) -> dict:
-    """{name: {"edges", "counts": {group: [...]}}, "loss": {...}}, JSON-ready: the method's own score
-    `name` in [0, 1] (higher = trusted; "alpha" for LSW) and the per-sample loss."""
+                     loss_max: float | None = None, trust: np.ndarray | None = None) -> dict:
+    """{name: {"edges", "counts": {group: [...]}}, "loss": {...}, "trust": {...}}, JSON-ready: the method's own
+    score `name` in [0, 1] (higher = trusted; "alpha" for LSW), the per-sample loss and, when given, the trust
+    score (`lsw.trust`, in [0, 1])."""
     loss = np.asarray(loss, dtype=np.float64)
     finite = loss[np.isfinite(loss)]
     top = loss_max if loss_max is not None else (float(np.quantile(finite, 0.99)) if len(finite) else 1.0)
-    return {name: score_histogram(score, groups),
-            "loss": score_histogram(np.nan_to_num(loss, nan=0.0, posinf=1e9), groups, loss_bins(top))}
+    out = {name: score_histogram(score, groups),
+           "loss": score_histogram(np.nan_to_num(loss, nan=0.0, posinf=1e9), groups, loss_bins(top))}
+    if trust is not None:
+        out["trust"] = score_histogram(trust, groups)
+    return out

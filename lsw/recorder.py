@@ -44,7 +44,7 @@ class RunRecorder:
         cfg = self.config
         score = flag_score(run_score(cfg.to_dict()), event.method_score, event.trust)
         groups = groups_for(score, cfg.threshold, self.problem.is_noisy)
-        hist = epoch_histograms(self.name, event.method_score, event.loss, groups)
+        hist = epoch_histograms(self.name, event.method_score, event.loss, groups, trust=event.trust)
         self.run.write_epoch(event.epoch, event.scalars(), hist, **{self.name: event.method_score}, loss=event.loss,
                              trust=event.trust, pred=event.pred, prob=event.prob, **event.sets)
         if event.features is not None:

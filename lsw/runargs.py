@@ -32,7 +32,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
     p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
     p.add_argument("--score", default=DEFAULTS.score, choices=SCORES,
-                   help="what flags a sample: trust (the LSW model's probability of the given label) or alpha")
+                   help="what flags a sample: trust (how strongly the LSW model holds to the given label) or alpha")
     p.add_argument("--meta", default=DEFAULTS.meta, choices=METAS,
                    help="LSW meta-gradient: head (last layer, fused) or full (every parameter); default %(default)s")
     p.add_argument("--retrain", default="filtered", help="retraining setting when --retrain-epochs > 0: "
@@ -44,6 +44,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "
                    "centre-cropped to it when decoded (8 to 512; default: the model's, 32)")
+    p.add_argument("--no-eval-test", dest="eval_test", action="store_false",
+                   help="skip the test split's evaluation after every epoch (display only; on a CPU it can take "
+                   "longer than the epoch's training)")
     p.add_argument("--data-path", default=DEFAULTS.data_path, choices=DATA_PATHS,
                    help="auto: images on the device when they fit its budget, else streamed from the disk "
                    "cache; resident or stream forces one")

@@ -40,6 +40,7 @@ import numpy as np
 from lsw import ids as sample_ids
 from lsw.atomic import atomic_write, json_default, write_json
 from lsw.scoring import run_score, score_name
+from lsw.trust import stored_trust
 from lsw.trusted import TrustedSet
 
 if TYPE_CHECKING:
@@ -306,17 +307,19 @@ class RunDir:
 
     def history(self, position: int) -> dict[str, np.ndarray]:
         """One audited sample (its `position` in D^n) over the finished epochs: epoch, the method's
-        score, loss. Read from the stacks (memory-mapped, one column) once the run has written them."""
+        score, loss, and trust (`lsw.trust`; exp(-loss) for runs recorded before trust was kept). The score
+        and loss are read from the stacks (memory-mapped, one column) once the run has written them."""
         name = score_name(self.config().get("method", "lsw"))
         epochs = self.epochs()
+        trust = np.array([stored_trust(self.epoch_arrays(e))[position] for e in epochs])
         stack_score, stack_loss = self.path / f"{name}.npy", self.path / LOSS_STACK
         if stack_score.exists() and stack_loss.exists():
             score = np.load(stack_score, mmap_mode="r")[:, position]
             loss = np.load(stack_loss, mmap_mode="r")[:, position]
             if len(score) == len(epochs):
-                return {"epoch": np.array(epochs), name: np.array(score), "loss": np.array(loss)}
+                return {"epoch": np.array(epochs), name: np.array(score), "loss": np.array(loss), "trust": trust}
         return {"epoch": np.array(epochs), name: np.array([self.method_score(e)[position] for e in epochs]),
-                "loss": np.array([self.epoch_arrays(e)["loss"][position] for e in epochs])}
+                "loss": np.array([self.epoch_arrays(e)["loss"][position] for e in epochs]), "trust": trust}
 
     # -- features ---------------------------------------------------------------------------------
     def write_features(self, epoch: int, positions: np.ndarray, features: np.ndarray) -> None:

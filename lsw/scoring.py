@@ -1,8 +1,10 @@
 """Which per-sample score flags a label (higher = trusted; flagged = score < threshold).
 
-- "trust" (default): the probability that the LSW-trained model gives the *given* label, exp(-loss),
-  in eval mode without augmentation, averaged over the epochs of the second half of training
-  (`lsw.trust`; in the first half, the current epoch's). LSW's weights keep the model from
+- "trust" (default): how strongly the LSW-trained model holds to the *given* label, on the image and its
+  mirror, in eval mode: the mean of its probability against every class and against the strongest rival
+  alone, averaged over the epochs of the second half of training (`lsw.trust`, where the measurements are;
+  in the first half, the current epoch's; until 2026-12-02 it was the probability of the given label,
+  exp(-loss)). LSW's weights keep the model from
   fitting the labels they distrust, so this model's loss separates wrong labels better than alpha's
   own running sum and better than a plainly trained model's loss. Measured (CPU, tinynet, last epoch;
   AUC trust / alpha): digits symmetric 0.3, 10 clean per class, 10 epochs 0.9993 / 0.9642; digits

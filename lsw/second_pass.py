@@ -32,7 +32,7 @@ import torch
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
-from lsw.evaluation import evaluate
+from lsw.evaluation import trust_reading
 from lsw.prepare import Problem
 from lsw.retrain import fit
 from lsw.trust import TrustAverage
@@ -78,15 +78,12 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
     labels = problem.labels[noisy]
     kept = kept_positions(trust, config.second_pass)
     average = TrustAverage(len(noisy), config.epochs)
-    last_loss = np.zeros(len(noisy), dtype=np.float32)
 
     def on_epoch(model: torch.nn.Module, epoch: int) -> None:
-        nonlocal last_loss
         if epoch > config.epochs // 2:  # the epochs the trust average reads (the last one always)
-            last_loss = evaluate(model, data, noisy, labels).loss
-            average.update(epoch, last_loss)
+            average.update(epoch, trust_reading(model, data, noisy, labels))
 
     model = fit(config, problem, np.concatenate([noisy[kept], clean]), None, config.epochs, data, on_progress,
                 cancel, on_epoch=on_epoch)
-    combined = ((np.asarray(trust, dtype=np.float64) + average.current(last_loss)) / 2).astype(np.float32)
+    combined = ((np.asarray(trust, dtype=np.float64) + average.current()) / 2).astype(np.float32)
     return SecondPass(model, combined, len(kept), time.perf_counter() - started)

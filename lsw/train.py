@@ -121,8 +121,10 @@ class Trainer:
         self.method.load_state_dict(state["method"])
         self.last_loss = state["last_loss"]
         if "trust" in state:  # checkpoints written before the average kept only the loss
-            self.evaluator.trust.load_state_dict(state["trust"])
-        self.last_trust = self.evaluator.trust.current(self.last_loss)
+            self.evaluator.trust.load_state_dict(state["trust"], self.last_loss)
+        else:
+            self.evaluator.trust.update(0, np.exp(-np.asarray(self.last_loss, dtype=np.float64)))
+        self.last_trust = self.evaluator.trust.current()
         self.model_learns = state.get("model_learns", True)
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])

@@ -54,12 +54,11 @@ def charts() -> None:
     cols[4].metric("Clean-set loss", f"{last['clean_loss']:.3f}", help="lower = better")
     epoch = shown_epoch(last["epoch"]) if len(records) > 1 else last["epoch"]
     record = next(r for r in records if r["epoch"] == epoch)
-    left, right = st.columns(2)
-    by_alpha = info.score == "alpha"  # the flag line sits on the histogram of the score that flags
-    left.plotly_chart(histogram(record, "alpha", info.threshold if by_alpha else None), width="stretch",
-                      key="hist_alpha")
-    right.plotly_chart(histogram(record, "loss", None if by_alpha else info.threshold), width="stretch",
-                       key="hist_loss")
+    hists = record["hist"]  # the method's own score (alpha), trust (runs before 2026-12-02 have none), loss
+    keys = [k for k in hists if k not in ("trust", "loss")] + [k for k in ("trust", "loss") if k in hists]
+    for column, key in zip(st.columns(len(keys)), keys):  # the flag line sits on the score that flags
+        column.plotly_chart(histogram(record, key, info.threshold if key == info.score else None), width="stretch",
+                            key=f"hist_{key}")
     left, right = st.columns(2)
     if last.get("auc") is not None:
         left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),

@@ -93,7 +93,7 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
                         help="head costs a plain step plus a forward pass of the clean batch; full adds a "
                              "clean backward and a forward-mode pass. See the README's Performance section.")
     score = a2.selectbox("Flag samples by", list(SCORES), key="setup_score",
-                         format_func={"trust": "trust: the LSW model's probability of the given label",
+                         format_func={"trust": "trust: how strongly the LSW model holds to the given label",
                                       "alpha": "alpha: the learned weight (the paper's rule)"}.get,
                          help="trust separates wrong labels better in our measurements (README, Results).")
     noise_type = a3.selectbox("Synthetic noise for evaluation", ["none", "symmetric", "asymmetric", "instance"],

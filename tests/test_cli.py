@@ -37,6 +37,16 @@ def test_run_and_export(tmp_path):
     assert list(rows[0]) == COLUMNS
 
 
+def test_no_eval_test_skips_the_test_split_during_training(tmp_path):
+    out = tmp_path / "run"
+    r = lsw("run", "--data", "digits", "--noise", "symmetric:0.3", "--clean-per-class", "10", "--epochs", "2",
+            "--second-pass", "0", "--no-eval-test", "--device", "cpu", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["eval_test"] is False
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(records) == 2 and all(rec["test_acc"] is None for rec in records)
+
+
 def test_export_writes_the_reviewers_decisions_from_the_dashboards_log(tmp_path):
     # bug f: `python -m lsw export` wrote no decisions and no final labels; it reads the dashboard's
     # review log by default ($LSW_HOME/reviews.sqlite) or the one given with --reviews

@@ -1,13 +1,16 @@
-"""The flag score: trust (exp(-loss) averaged over the second half of training) or alpha, used the same way by the
-summary, retraining and the sample table."""
+"""The flag score: trust (how strongly the model holds to the given label, averaged over the second half of
+training) or alpha, used the same way by the summary, retraining and the sample table."""
 import json
 
 import numpy as np
 import pytest
+import torch
 
 from lsw.audit import run_audit
 from lsw.config import RunConfig
+from lsw.device_data import DeviceImages
 from lsw.errors import LswError
+from lsw.evaluation import reading, trust_reading
 from lsw.metrics import detection_metrics
 from lsw.prepare import prepare
 from lsw.retrain import training_rows
@@ -30,22 +33,61 @@ def test_flag_score_values():
 
 def test_trust_averages_the_second_half_of_training():
     avg = TrustAverage(2, epochs=4)
-    losses = [np.array([0.0, 5.0]), np.array([np.log(2), 0.0]), np.array([0.0, np.log(4)]), np.array([np.log(2), 0.0])]
-    out = [avg.update(e, loss) for e, loss in enumerate(losses, 1)]
-    np.testing.assert_allclose(out[0], [1.0, np.exp(-5.0)], rtol=1e-6)  # first half: the epoch's own reading
+    readings = [np.array([1.0, 0.1]), np.array([0.5, 1.0]), np.array([1.0, 0.25]), np.array([0.5, 1.0])]
+    out = [avg.update(e, r) for e, r in enumerate(readings, 1)]
+    np.testing.assert_allclose(out[0], [1.0, 0.1], rtol=1e-6)  # first half: the epoch's own reading
     np.testing.assert_allclose(out[1], [0.5, 1.0], rtol=1e-6)
     np.testing.assert_allclose(out[2], [1.0, 0.25], rtol=1e-6)  # epoch 3 starts the average
     np.testing.assert_allclose(out[3], [0.75, 0.625], rtol=1e-6)
     again = TrustAverage(2, epochs=4)
     again.load_state_dict(TrustAverage(2, 4).state_dict())
-    again.update(3, losses[2])
+    again.update(3, readings[2])
     state = again.state_dict()
     resumed = TrustAverage(2, epochs=4)
     resumed.load_state_dict(state)
-    np.testing.assert_allclose(resumed.update(4, losses[3]), out[3], rtol=1e-6)
+    np.testing.assert_allclose(resumed.update(4, readings[3]), out[3], rtol=1e-6)
+    early = TrustAverage(2, epochs=4)
+    early.update(1, readings[0])
+    again = TrustAverage(2, epochs=4)
+    again.load_state_dict(early.state_dict())
+    np.testing.assert_allclose(again.current(), readings[0], rtol=1e-6)  # before the average: the latest reading
+    old = {"total": np.zeros(2), "count": 0}  # a checkpoint written before the reading was kept
+    again.load_state_dict(old, last_loss=np.array([0.0, np.log(2)]))
+    np.testing.assert_allclose(again.current(), [1.0, 0.5], rtol=1e-6)
     # a run recorded before the average existed: trust was the epoch's exp(-loss)
     np.testing.assert_allclose(stored_trust({"loss": np.array([0.0, np.log(2)])}), [1.0, 0.5], rtol=1e-6)
     assert np.array_equal(stored_trust({"loss": np.zeros(2), "trust": np.array([0.3, 0.4])}), np.float32([0.3, 0.4]))
+
+
+def test_reading_is_the_mean_of_the_labels_probability_against_all_and_against_the_rival():
+    z = np.array([[2.0, 0.0, 1.0], [0.0, 3.0, -1.0], [1.0, 1.0, 1.0]])
+    labels = np.array([0, 2, 1])
+    softmax = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    against_all = softmax[np.arange(3), labels]
+    against_rival = 1 / (1 + np.exp(-np.array([2.0 - 1.0, -1.0 - 3.0, 0.0])))  # the label's logit minus the best other
+    got = reading(torch.tensor(z), torch.tensor(labels))
+    np.testing.assert_allclose(got, (against_all + against_rival) / 2, rtol=1e-6)
+    assert got[2] == pytest.approx((1 / 3 + 1 / 2) / 2)  # three-way tie: 1/3 against all, 1/2 against one rival
+    # mass spread over many other classes lowers the first part only: one strong rival lowers both
+    spread = reading(torch.tensor([[2.0, 1.0, 1.0, 1.0, 1.0]]), torch.tensor([0]))
+    one_rival = reading(torch.tensor([[2.0, 2.0, -9.0, -9.0, -9.0]]), torch.tensor([0]))
+    assert spread[0] > one_rival[0]
+
+
+def test_trust_reading_averages_the_image_and_its_mirror():
+    class LeftHalf(torch.nn.Module):  # class 0's logit is the left half's mean, class 1's the right half's
+        def forward(self, x):
+            w = x.shape[-1] // 2
+            return torch.stack([x[..., :w].mean((1, 2, 3)), x[..., w:].mean((1, 2, 3))], 1)
+
+    images = np.zeros((2, 1, 4, 4), dtype=np.uint8)
+    images[0, :, :, :2] = 255  # bright on the left: class 0 by the plain view, class 1 by the mirror
+    images[1, :, :, :] = 128
+    model, labels, index = LeftHalf(), np.array([0, 1]), np.arange(2)
+    flips = DeviceImages(images, torch.device("cpu"), hflip=True)
+    plain = DeviceImages(images, torch.device("cpu"), hflip=False)
+    np.testing.assert_allclose(trust_reading(model, flips, index, labels), [0.5, 0.5], atol=1e-6)  # a tie of two
+    assert trust_reading(model, plain, index, labels)[0] > 0.5  # no mirror for a source that forbids flips
 
 
 def test_run_score_for_old_runs_and_peers():
@@ -75,9 +117,12 @@ def test_summary_table_and_retraining_agree_on_the_flags(tmp_path):
     assert s["score"] == "trust" and s["auc"] >= 0.98 and s["f1"] >= 0.93, s
     run = RunDir(tmp_path / "run")
     df = sample_table(run)
-    losses = np.stack([run.epoch_arrays(e)["loss"] for e in run.epochs()])  # 10 epochs: the average is of 6..10
-    np.testing.assert_allclose(df["score"], np.exp(-losses[5:].astype(np.float64)).mean(0), rtol=1e-5)
-    assert not np.allclose(df["score"], np.exp(-df["loss"]), rtol=1e-3)  # not the last epoch's reading alone
+    trust = np.stack([run.epoch_arrays(e)["trust"] for e in run.epochs()]).astype(np.float64)
+    readings = trust[5:] * np.arange(1, 6)[:, None] - np.vstack([np.zeros((1, trust.shape[1])),
+                                                                 trust[5:-1] * np.arange(1, 5)[:, None]])
+    assert np.all(readings > -1e-4) and np.all(readings < 1 + 1e-4)  # 10 epochs: a running mean of 6..10
+    np.testing.assert_allclose(df["score"], readings.mean(0), rtol=1e-4, atol=1e-6)
+    assert not np.allclose(df["score"], readings[-1], rtol=1e-3)  # not the last epoch's reading alone
     assert int(df["flagged"].sum()) == s["n_flagged"]
     assert s["retrain_n_train"] == s["n_noisy"] - s["n_flagged"] + s["n_clean"]
     d = detection_metrics(df["is_noisy"].to_numpy(), df["score"].to_numpy(), 0.3)
