@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 COLORS = {"clean": "#2b8a3e", "noisy": "#e03131", "kept": "#1c7ed6", "flagged": "#f08c00"}
-TITLES = {"alpha": "Sample weight alpha (higher = trusted)", "loss": "Loss of the given label (lower = fits it)",
+TITLES = {"alpha": "Alpha (higher = trusted)", "loss": "Loss (lower = fits the label)",
           "trust": "Trust (higher = trusted)"}
 
 

@@ -9,8 +9,9 @@ from app.health import health_banner
 from app.progress import job_panel
 
 st.title("Training monitor")
-st.caption("Each epoch: how the sample weights alpha and the losses are distributed. With known true labels "
-           "the bars split clean vs noisy samples, otherwise kept vs flagged. Higher alpha = trusted.")
+st.caption("Each epoch: how the sample weights alpha, the trust scores and the losses are distributed. With known "
+           "true labels the bars split clean vs noisy samples, otherwise kept vs flagged. Higher alpha and trust = "
+           "trusted.")
 job_panel()
 
 job = state.registry().job_for(state.current_run())
