@@ -14,8 +14,8 @@ bench/trust_reading.py` (a plainly trained smallcnn, CPU; AUC of the reading ave
 | the rival alone, image and mirror | 0.8889 / 0.8971 | 0.8641 |
 | the mean of both, image and mirror (today) | 0.8869 / 0.8970 | 0.8727 |
 
-(the folder's figures: not that script's plain network but the second-pass network of one LSW run on the
-folder, `python bench/learns.py --cases folder --seeds 0`, its logits captured by a one-off script and
+(the folder's figures: not that script's plain network but the second-pass network of one LSW run, seed 0,
+on the folder `python bench/learns.py --cases folder` builds, its logits captured by a one-off script and
 read four ways.)
 - The mirror is an ensemble of two views of the image for one more forward pass over D^n an epoch; it helped
   every network measured.
