@@ -1,7 +1,7 @@
 """Offline: detection by last-epoch trust against trust averaged over the second half of training
 (`lsw.trust`), from run folders' recorded per-epoch losses (loss.npy, or epochs/*.npz while running), with the
-reading of that time, exp(-loss) (today's reading, the label against its strongest rival on the image and its
-mirror, is measured by bench/trust_reading.py).
+reading of that time, exp(-loss) (today's reading, on the image and its mirror, is measured by
+bench/trust_reading.py).
 
     python bench/trust_average.py RUN [RUN ...] [--data SPEC]
 
@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lsw.metrics import detection_metrics  # noqa: E402
-from lsw.trust import TrustAverage  # noqa: E402
+from lsw.trust import TrustAverage, loss_reading  # noqa: E402
 
 
 def truth(run: Path, data: str | None, labels: str | None) -> np.ndarray:
@@ -55,8 +55,8 @@ def main() -> None:
         run = Path(name)
         is_noisy, stack = truth(run, args.data, args.labels), losses(run)
         avg = TrustAverage(stack.shape[1], len(stack))
-        trust = [avg.update(e, np.exp(-loss.astype(np.float64))) for e, loss in enumerate(stack, 1)][-1]
-        last = detection_metrics(is_noisy, np.exp(-stack[-1].astype(np.float64)), args.threshold)
+        trust = [avg.update(e, loss_reading(loss)) for e, loss in enumerate(stack, 1)][-1]
+        last = detection_metrics(is_noisy, loss_reading(stack[-1]), args.threshold)
         mean = detection_metrics(is_noisy, trust, args.threshold)
         print(f"{name[-40:]:<40} {len(stack):>6} {last['auc']:>9.4f} {mean['auc']:>8.4f} "
               f"{last['f1']:>8.4f} {mean['f1']:>7.4f}")

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from lsw.batches import make_images  # noqa: E402
 from lsw.config import RunConfig  # noqa: E402
 from lsw.device_data import resolve_device  # noqa: E402
-from lsw.evaluation import batched, reading  # noqa: E402
+from lsw.evaluation import against_all, against_rival, batched, reading  # noqa: E402
 from lsw.prepare import prepare  # noqa: E402
 from lsw.retrain import fit  # noqa: E402
 
@@ -56,18 +56,13 @@ def readings(plain: torch.Tensor, mirrored: torch.Tensor, labels: np.ndarray) ->
     y = torch.as_tensor(labels)
     both = (plain + mirrored) / 2
 
-    def prob(z: torch.Tensor) -> np.ndarray:
-        return torch.softmax(z, -1).gather(-1, y.expand(len(z), -1).unsqueeze(-1)).squeeze(-1).numpy()
+    def per_epoch(read, logits: torch.Tensor) -> np.ndarray:
+        return np.stack([np.asarray(read(z, y)) for z in logits])
 
-    def rival(z: torch.Tensor) -> np.ndarray:
-        given = z.gather(-1, y.expand(len(z), -1).unsqueeze(-1)).squeeze(-1)
-        other = z.scatter(-1, y.expand(len(z), -1).unsqueeze(-1), float("-inf")).max(-1).values
-        return torch.sigmoid(given - other).numpy()
-
-    return {"softmax of the label, the image alone (until 2026-12-02)": prob(plain),
-            "softmax of the label, image and mirror": prob(both),
-            "the label against its strongest rival, image and mirror": rival(both),
-            "the mean of both, image and mirror (today)": np.stack([reading(z, y) for z in both])}
+    return {"softmax of the label, the image alone (until 2026-12-02)": per_epoch(against_all, plain),
+            "softmax of the label, image and mirror": per_epoch(against_all, both),
+            "the label against its strongest rival, image and mirror": per_epoch(against_rival, both),
+            "the mean of both, image and mirror (today)": per_epoch(reading, both)}
 
 
 def main() -> None:

@@ -73,15 +73,23 @@ def evaluate(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labe
     return outcome(batched(model, data, index, split=split), labels)
 
 
-def reading(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
-    """One trust reading (`lsw.trust`), float32 (n,), of (n, K) `logits` and (n,) `labels` (K >= 2): the mean of
-    the given label's probability, softmax(z)_y, and its probability against its strongest rival alone,
-    sigmoid(z_y - max_{k != y} z_k)."""
+def against_all(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """float32 (n,): the given label's probability, softmax(z)_y, of (n, K) `logits` and (n,) `labels`."""
+    return torch.softmax(logits.float(), 1).gather(1, labels.view(-1, 1)).squeeze(1)
+
+
+def against_rival(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """float32 (n,): the given label's probability against its strongest rival alone, sigmoid(z_y - max_{k != y}
+    z_k), of (n, K) `logits` (K >= 2) and (n,) `labels`."""
     logits = logits.float()
     given = logits.gather(1, labels.view(-1, 1)).squeeze(1)
     rival = logits.scatter(1, labels.view(-1, 1), float("-inf")).max(1).values
-    prob = torch.softmax(logits, 1).gather(1, labels.view(-1, 1)).squeeze(1)
-    return ((prob + torch.sigmoid(given - rival)) / 2).cpu().numpy().astype(np.float32)
+    return torch.sigmoid(given - rival)
+
+
+def reading(logits: torch.Tensor, labels: torch.Tensor) -> np.ndarray:
+    """One trust reading (`lsw.trust`), float32 (n,): the mean of `against_all` and `against_rival`."""
+    return ((against_all(logits, labels) + against_rival(logits, labels)) / 2).cpu().numpy().astype(np.float32)
 
 
 def trust_reading(model: torch.nn.Module, data: DeviceImages, index: np.ndarray, labels: np.ndarray,

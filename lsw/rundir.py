@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
 EPOCHS, FEATURES, CHECKPOINT, EVIDENCE = "epochs", "features.npz", "checkpoint.pt", "evidence"
-SUMMARY, ERROR_LOG, LOSS_STACK = "summary.json", "error.log", "loss.npy"
+SUMMARY, ERROR_LOG, LOSS_STACK, TRUST_STACK = "summary.json", "error.log", "loss.npy", "trust.npy"
 TRUSTED = "trusted.json"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
@@ -295,31 +295,32 @@ class RunDir:
         return next((r for r in records if r["epoch"] == epoch), None)
 
     def write_stacks(self) -> None:
-        """<score>.npy and loss.npy: (epochs, n_noisy) over all finished epochs."""
+        """<score>.npy, loss.npy and trust.npy: (epochs, n_noisy) over all finished epochs."""
         epochs = self.epochs()
         name = score_name(self.config().get("method", "lsw"))
         np.save(self.path / f"{name}.npy", np.stack([self.method_score(e) for e in epochs]))
         np.save(self.path / LOSS_STACK, np.stack([self.epoch_arrays(e)["loss"] for e in epochs]))
+        np.save(self.path / TRUST_STACK, np.stack([stored_trust(self.epoch_arrays(e)) for e in epochs]))
 
     def stack(self, key: str) -> np.ndarray:
         """(epochs, n_noisy) array of `key` over all finished epochs."""
         return np.stack([self.epoch_arrays(e)[key] for e in self.epochs()])
 
     def history(self, position: int) -> dict[str, np.ndarray]:
-        """One audited sample (its `position` in D^n) over the finished epochs: epoch, the method's
-        score, loss, and trust (`lsw.trust`; exp(-loss) for runs recorded before trust was kept). The score
-        and loss are read from the stacks (memory-mapped, one column) once the run has written them."""
+        """One audited sample (its `position` in D^n) over the finished epochs: epoch, the method's score, loss
+        and trust (`lsw.trust`; exp(-loss) for runs recorded before trust was kept). Read from the stacks
+        (memory-mapped, one column) once the run has written them."""
         name = score_name(self.config().get("method", "lsw"))
         epochs = self.epochs()
-        trust = np.array([stored_trust(self.epoch_arrays(e))[position] for e in epochs])
-        stack_score, stack_loss = self.path / f"{name}.npy", self.path / LOSS_STACK
-        if stack_score.exists() and stack_loss.exists():
-            score = np.load(stack_score, mmap_mode="r")[:, position]
-            loss = np.load(stack_loss, mmap_mode="r")[:, position]
-            if len(score) == len(epochs):
-                return {"epoch": np.array(epochs), name: np.array(score), "loss": np.array(loss), "trust": trust}
+        stacks = {name: self.path / f"{name}.npy", "loss": self.path / LOSS_STACK, "trust": self.path / TRUST_STACK}
+        if all(path.exists() for path in stacks.values()):
+            columns = {k: np.array(np.load(path, mmap_mode="r")[:, position]) for k, path in stacks.items()}
+            if all(len(c) == len(epochs) for c in columns.values()):
+                return {"epoch": np.array(epochs), **columns}
+        arrays = [self.epoch_arrays(e) for e in epochs]
         return {"epoch": np.array(epochs), name: np.array([self.method_score(e)[position] for e in epochs]),
-                "loss": np.array([self.epoch_arrays(e)["loss"][position] for e in epochs]), "trust": trust}
+                "loss": np.array([a["loss"][position] for a in arrays]),
+                "trust": np.array([stored_trust(a)[position] for a in arrays])}
 
     # -- features ---------------------------------------------------------------------------------
     def write_features(self, epoch: int, positions: np.ndarray, features: np.ndarray) -> None:

@@ -27,6 +27,7 @@ from lsw.events import EpochEvent
 from lsw.loop import Cancelled, build_training, epoch_batches, lr_schedule, run_epoch, steps_per_epoch
 from lsw.methods import make_method
 from lsw.prepare import Problem
+from lsw.trust import loss_reading
 
 __all__ = ["Trainer", "Cancelled"]
 
@@ -123,7 +124,7 @@ class Trainer:
         if "trust" in state:  # checkpoints written before the average kept only the loss
             self.evaluator.trust.load_state_dict(state["trust"], self.last_loss)
         else:
-            self.evaluator.trust.update(0, np.exp(-np.asarray(self.last_loss, dtype=np.float64)))
+            self.evaluator.trust.update(0, loss_reading(self.last_loss))
         self.last_trust = self.evaluator.trust.current()
         self.model_learns = state.get("model_learns", True)
         self.gen.set_state(state["gen"])

@@ -38,6 +38,12 @@ from __future__ import annotations
 import numpy as np
 
 
+def loss_reading(loss: np.ndarray) -> np.ndarray:
+    """The reading of runs and checkpoints written before 2026-12-02: the probability of the given label,
+    exp(-loss), float32."""
+    return np.exp(-np.asarray(loss, dtype=np.float64)).astype(np.float32)
+
+
 class TrustAverage:
     """Running mean of the per-epoch readings over D^n across the epochs after the midpoint of `epochs`."""
 
@@ -72,7 +78,7 @@ class TrustAverage:
         if "latest" in state:
             self.latest = np.asarray(state["latest"], dtype=np.float32).copy()
         elif last_loss is not None:
-            self.latest = np.exp(-np.asarray(last_loss, dtype=np.float64)).astype(np.float32)
+            self.latest = loss_reading(last_loss)
 
 
 def stored_trust(arrays: dict[str, np.ndarray]) -> np.ndarray:
@@ -80,4 +86,4 @@ def stored_trust(arrays: dict[str, np.ndarray]) -> np.ndarray:
     average existed have only the loss, and their trust was exp(-loss)."""
     if "trust" in arrays:
         return np.asarray(arrays["trust"], dtype=np.float32)
-    return np.exp(-np.asarray(arrays["loss"], dtype=np.float64)).astype(np.float32)
+    return loss_reading(arrays["loss"])

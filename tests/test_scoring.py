@@ -123,6 +123,13 @@ def test_summary_table_and_retraining_agree_on_the_flags(tmp_path):
     assert np.all(readings > -1e-4) and np.all(readings < 1 + 1e-4)  # 10 epochs: a running mean of 6..10
     np.testing.assert_allclose(df["score"], readings.mean(0), rtol=1e-4, atol=1e-6)
     assert not np.allclose(df["score"], readings[-1], rtol=1e-3)  # not the last epoch's reading alone
+    h = run.history(3)  # one sample over the epochs, from the stacks the finished run wrote
+    np.testing.assert_allclose(h["trust"], trust[:, 3], rtol=1e-6)
+    assert set(h) == {"epoch", "alpha", "loss", "trust"} and len(h["epoch"]) == 10
+    (run.path / "trust.npy").unlink()  # a run finished before the trust stack existed: read epoch by epoch
+    again = run.history(3)
+    for key in h:
+        np.testing.assert_allclose(again[key], h[key], rtol=1e-6)
     assert int(df["flagged"].sum()) == s["n_flagged"]
     assert s["retrain_n_train"] == s["n_noisy"] - s["n_flagged"] + s["n_clean"]
     d = detection_metrics(df["is_noisy"].to_numpy(), df["score"].to_numpy(), 0.3)
