@@ -18,7 +18,7 @@
     evidence/K.npy     over D^n, from the finished model (`lsw.evidence`): top_class, top_prob (n, 3)
                        and near_trusted (n, 3), the train rows of the 3 nearest trusted samples
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
-    <score>.npy loss.npy   (epochs, n_noisy) stacks, written when a run ends
+    <score>.npy loss.npy trust.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
     trusted.json       the trusted set the run learnt from, when it had one (`lsw.trusted`)
     error.log          the traceback of an unexpected failure
