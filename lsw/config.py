@@ -4,7 +4,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
+ALPHA_STEPS = ("sum", "evidence")  # how w follows a sample's meta-gradients (`lsw.methods.LSW.w`)
+METAS = ("head", "full")
+# What a run recorded before these fields existed trained with (a resumed run or its next round goes on so).
+BEFORE = {"alpha_step": "sum", "train_on_clean": False}  # the LSW steps of `lsw.methods.LSW_STEPS`
 DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
@@ -83,6 +86,8 @@ class RunConfig:
     start_steps: int = 100
     eta_alpha: float = 1.0
     alpha_norm: str = "first_epoch"
+    alpha_step: str = "sum"
+    train_on_clean: bool = False
     meta: str = "head"
     score: str = "trust"
     threshold: float = 0.3
@@ -113,4 +118,4 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        return cls(**{**BEFORE, **{k: v for k, v in d.items() if k in names}})

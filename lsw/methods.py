@@ -31,6 +31,7 @@ from lsw.reweight import (
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LSW_STEPS = {"head": lsw_head_step, "full": lsw_step}  # RunConfig.meta (config.METAS) -> the LSW step
+EVIDENCE_FLOOR = 2.0  # |t| that noise alone rarely passes (5% of N(0, 1)), for the "evidence" alpha step
 
 
 class Method:
@@ -38,6 +39,7 @@ class Method:
 
     name = ""
     needs_clean = True
+    trains_on_clean = False  # whether the real steps also train on D^c (positions n and up, weight 1)
     distributed = False  # whether `step` and `merge` work data-parallel (`lsw.dist`)
 
     def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
@@ -62,25 +64,48 @@ class Method:
 
 
 class LSW(Method):
-    """alpha = sigmoid(w), w accumulated (see `lsw.reweight` for the reading of Algorithm 1)."""
+    """alpha = sigmoid(w); w from the sum of a sample's scaled meta-gradients (`config.alpha_step`; see
+    `lsw.reweight` for the reading of Algorithm 1)."""
 
     name = "lsw"
     distributed = True
 
     def __init__(self, n: int, config: RunConfig, device: torch.device) -> None:
         super().__init__(n, config, device)
-        self.w = torch.zeros(n, device=device)
+        self.trains_on_clean = config.train_on_clean
+        self.total = torch.zeros(n, device=device)  # sum over visits of the scaled dLc/dalpha
+        self.squares = torch.zeros(n, device=device)  # and of its square
         self.grad_scale = torch.zeros((), device=device)
         self.grad_scale_n = 0
         self.first_epoch = -1  # the first epoch of alpha learning (see `lsw.train.Trainer.learning_alpha`)
 
+    def w(self, pos: torch.Tensor | slice = slice(None)) -> torch.Tensor:
+        """The logits w of alpha at `pos`.
+
+        "sum": -eta_alpha times the sum of the sample's scaled meta-gradients (Algorithm 1's step on every
+        visit). "evidence": the same sum measured in its own spread, t = sum / sqrt(sum of squares), which
+        pure noise keeps near N(0, 1) however many visits; w = -eta_alpha * (t shrunk towards 0 by
+        EVIDENCE_FLOOR), so a weight moves only when a sample's meta-gradients agree more than noise would.
+        """
+        total = self.total[pos]
+        if self.config.alpha_step == "sum":
+            return -self.config.eta_alpha * total
+        t = total / self.squares[pos].sqrt().clamp_min(1e-20)
+        return -self.config.eta_alpha * t.sign() * (t.abs() - EVIDENCE_FLOOR).clamp_min(0)
+
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
         step = LSW_STEPS[self.config.meta]
-        res = step(model, opt, x, y, torch.sigmoid(self.w[pos]), clean, eta=lr)
+        audited = pos < self.n  # the rest are D^c's rows, trained on at weight 1
+        alpha = torch.where(audited, torch.sigmoid(self.w(pos.clamp(max=self.n - 1))), 1.0)
+        res = step(model, opt, x, y, alpha, clean, eta=lr)
         if res.grad_alpha is not None:
             if self.first_epoch < 0:
                 self.first_epoch = epoch
-            self.w[pos] -= self.config.eta_alpha * self.scaled(res.grad_alpha, epoch == self.first_epoch)
+            # masked rather than indexed by `audited`, so the step stays free of host syncs
+            at, mask = pos.clamp(max=self.n - 1), audited.to(self.total.dtype)
+            g = self.scaled(res.grad_alpha, epoch == self.first_epoch).to(mask.dtype) * mask
+            self.total.index_add_(0, at, g)
+            self.squares.index_add_(0, at, g * g)
         return res.loss
 
     def scaled(self, grad_alpha: torch.Tensor, first_alpha_epoch: bool) -> torch.Tensor:
@@ -98,17 +123,23 @@ class LSW(Method):
         return grad_alpha / self.grad_scale.clamp_min(1e-20)
 
     def scores(self, eval_loss):
-        return torch.sigmoid(self.w).cpu().numpy()
+        return torch.sigmoid(self.w()).cpu().numpy()
 
     def merge(self, held):
-        self.w = dist.merge_rows(self.w, held)
+        held = held[held < self.n]
+        self.total = dist.merge_rows(self.total, held)
+        self.squares = dist.merge_rows(self.squares, held)
 
     def state_dict(self):
-        return {"w": self.w.cpu(), "grad_scale": self.grad_scale.cpu(), "grad_scale_n": self.grad_scale_n,
-                "first_epoch": self.first_epoch}
+        return {"total": self.total.cpu(), "squares": self.squares.cpu(), "grad_scale": self.grad_scale.cpu(),
+                "grad_scale_n": self.grad_scale_n, "first_epoch": self.first_epoch}
 
     def load_state_dict(self, state):
-        self.w = state["w"].to(self.device)
+        if "total" in state:
+            self.total, self.squares = state["total"].to(self.device), state["squares"].to(self.device)
+        else:  # written before the squares were kept: w = -eta_alpha * total, the "sum" step
+            self.total = -state["w"].to(self.device) / self.config.eta_alpha
+            self.squares = torch.zeros_like(self.total)
         self.grad_scale = state["grad_scale"].to(self.device)
         self.grad_scale_n = state["grad_scale_n"]
         self.first_epoch = state.get("first_epoch", self.config.start_epoch)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from lsw.config import DATA_PATHS, METAS, RunConfig
+from lsw.config import ALPHA_STEPS, DATA_PATHS, METAS, RunConfig
 from lsw.errors import LswError
 from lsw.imagesize import check_image_size
 from lsw.scoring import SCORES
@@ -31,6 +31,11 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     for name in ("lr", "momentum", "weight_decay", "eta_alpha", "threshold"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
     p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
+    p.add_argument("--alpha-step", default=DEFAULTS.alpha_step, choices=ALPHA_STEPS,
+                   help="w from the sum of a sample's meta-gradients (sum, the paper's) or that sum over the "
+                   "square root of its visits (evidence); default %(default)s")
+    p.add_argument("--train-on-clean", action=argparse.BooleanOptionalAction, default=DEFAULTS.train_on_clean,
+                   help="LSW: train on the trusted set D^c too, at weight 1, as well as steering the weights by it")
     p.add_argument("--score", default=DEFAULTS.score, choices=SCORES,
                    help="what flags a sample: trust (how strongly the LSW model holds to the given label) or alpha")
     p.add_argument("--meta", default=DEFAULTS.meta, choices=METAS,

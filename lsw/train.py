@@ -64,6 +64,9 @@ class Trainer:
         self.labels = torch.as_tensor(problem.labels, device=self.device)
         self.model, self.optimizer = build_training(config, train.shape, train.num_classes, self.device, config.seed)
         self.method = make_method(config.method, len(self.noisy), config, self.device)
+        # the rows the real steps train on: D^n, then D^c for a method that trains on it too (positions past
+        # D^n's end are D^c's rows, and the method gives them weight 1)
+        self.rows = torch.cat([self.noisy, self.clean]) if self.method.trains_on_clean else self.noisy
         if dist.active():
             check_parallel(config, self.method, len(self.clean))
         self.last_loss = np.zeros(len(self.noisy), dtype=np.float32)  # latest evaluation loss over D^n
@@ -91,7 +94,7 @@ class Trainer:
         for `start_steps` steps (see `RunConfig`; at most half of the run's steps): above chance is not yet
         a model that tells classes apart.
         """
-        per_epoch = steps_per_epoch(len(self.noisy), self.config.batch_size)
+        per_epoch = steps_per_epoch(len(self.rows), self.config.batch_size)
         return (self.method.needs_clean and self.epoch >= self.config.first_weight_epoch(per_epoch)
                 and self.model_learns)
 
@@ -167,7 +170,7 @@ class Trainer:
         noisy batch (see `step` in `train_epoch`)."""
         order = []
         for i, pos in enumerate(batches):
-            order += [cleans[i], self.noisy[pos]] if cleans else [self.noisy[pos]]
+            order += [cleans[i], self.rows[pos]] if cleans else [self.rows[pos]]
         return order
 
     def train_epoch(self) -> None:
@@ -175,7 +178,7 @@ class Trainer:
         started = time.perf_counter()
         dist.seed_augmentation(cfg.seed, epoch)
         # Every process draws the same global batches and takes its share of each (`lsw.dist.part`).
-        batches = [dist.part(b) for b in epoch_batches(len(self.noisy), cfg.batch_size, self.gen, self.device)]
+        batches = [dist.part(b) for b in epoch_batches(len(self.rows), cfg.batch_size, self.gen, self.device)]
         steps = len(batches)
         self.alpha_this_epoch = self.learning_alpha()
         # Drawn up front (the same draws from self.gen, in the same order, as drawing them step by step)
@@ -186,7 +189,7 @@ class Trainer:
         cleans = iter(clean_list)
 
         def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
-            rows = self.noisy[pos]
+            rows = self.rows[pos]
             clean = None
             if self.alpha_this_epoch:
                 c = next(cleans)
