@@ -84,10 +84,10 @@ class RunConfig:
     weight_decay: float = 5e-4
     start_epoch: int = 2
     start_steps: int = 100
-    eta_alpha: float = 1.0
+    eta_alpha: float = 4.0
     alpha_norm: str = "first_epoch"
-    alpha_step: str = "sum"
-    train_on_clean: bool = False
+    alpha_step: str = "evidence"
+    train_on_clean: bool = True
     meta: str = "head"
     score: str = "trust"
     threshold: float = 0.3

@@ -18,7 +18,9 @@ from lsw.config import RunConfig
 from lsw.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
-ARGS = ["--data", "digits", "--noise", "symmetric:0.3", "--clean-per-class", "10", "--device", "cpu", "--seed", "0"]
+# the paper's alpha step: every weight moves, so alpha shows the processes' merge of it
+ARGS = ["--data", "digits", "--noise", "symmetric:0.3", "--clean-per-class", "10", "--device", "cpu", "--seed", "0",
+        "--alpha-step", "sum", "--eta-alpha", "1"]
 
 
 def torchrun(*args: str, procs: int = 2) -> list[str]:
@@ -104,7 +106,7 @@ def runs(tmp_path_factory):
     process and in two (torchrun, gloo), the latter streaming its batches from the decode cache."""
     root = tmp_path_factory.mktemp("dist")
     single = run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", epochs=10,
-                                 seed=0), root / "one")
+                                 seed=0, alpha_step="sum", eta_alpha=1.0), root / "one")
     r = subprocess.run(torchrun(*ARGS, "--epochs", "10", "--data-path", "stream", "--out", str(root / "two")),
                        cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]

@@ -17,7 +17,7 @@ def test_digits_audit_detects_noise(tmp_path):
     # Flagged by alpha (the paper's rule; the default trust score is tested in test_scoring.py).
     # Measured: AUC 0.964, F1 0.90, test acc 0.975 with these settings (python -m lsw run --data digits
     # --noise symmetric:0.3 --clean-per-class 10 --epochs 10 --score alpha); the bar leaves room for seeds/threads.
-    cfg = RunConfig(**FAST, epochs=10, score="alpha")
+    cfg = RunConfig(**FAST, epochs=10, score="alpha", alpha_step="sum", eta_alpha=1.0)  # the paper's rule throughout
     s = run_audit(cfg, tmp_path / "run")
     assert s["auc"] >= 0.93, s
     assert s["f1"] >= 0.8, s
@@ -38,7 +38,8 @@ def test_digits_audit_detects_noise(tmp_path):
 def test_digits_audit_with_the_head_meta_gradient(tmp_path):
     # Measured: AUC 0.975, F1 0.92, test acc 0.972 (python -m lsw run --data digits --noise symmetric:0.3
     # --clean-per-class 10 --epochs 10 --meta head --device cpu); same bars as the full meta-gradient.
-    s = run_audit(RunConfig(**FAST, epochs=10, meta="head", score="alpha"), tmp_path / "run")
+    s = run_audit(RunConfig(**FAST, epochs=10, meta="head", score="alpha", alpha_step="sum", eta_alpha=1.0),
+                  tmp_path / "run")
     assert s["auc"] >= 0.93 and s["f1"] >= 0.8 and s["test_acc"] >= 0.93, s
 
 

@@ -32,7 +32,8 @@ def test_streamed_run_matches_the_resident_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(StreamImages, "take", counted)
     cfg = dict(data=f"folder:{root}", noise="symmetric:0.3", clean_per_class=8, model="tinynet", epochs=4,
-               start_epoch=1, start_steps=0, batch_size=64, clean_batch_size=40, device="cpu", seed=0)
+               start_epoch=1, start_steps=0, batch_size=64, clean_batch_size=40, device="cpu", seed=0,
+               alpha_step="sum", eta_alpha=1.0)  # the paper's step, under which every weight moves
     run_audit(RunConfig(**cfg, data_path="resident"), tmp_path / "resident")
     assert served == []
     run_audit(RunConfig(**cfg, data_path="stream"), tmp_path / "stream")
