@@ -20,7 +20,8 @@ alpha has saturated near 0 can still climb back. `scale` makes eta_alpha indepen
 model, batch size and learning rate: "first_epoch" (default, in `lsw.methods.LSW.scaled`) divides
 by the mean |dLc/dalpha| of the first epoch of alpha learning and keeps that divisor, so updates
 shrink as the clean loss stops improving; "mean_abs" divides each batch by its own mean |grad|;
-"none" applies the raw gradient (whose size scales with lr / batch size).
+"none" applies the raw gradient (whose size scales with lr / batch size). That is the "sum" step;
+the default "evidence" step reads the same scaled gradients differently (`lsw.methods.LSW.w`).
 
 BatchNorm: the functional passes (at theta' and the JVP) run with batch statistics and do not touch
 the running statistics (`batch_stats_only`), so `torch.func` does not see a mutated captured tensor

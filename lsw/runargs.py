@@ -32,8 +32,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(DEFAULTS, name))
     p.add_argument("--alpha-norm", default=DEFAULTS.alpha_norm, choices=["first_epoch", "mean_abs", "none"])
     p.add_argument("--alpha-step", default=DEFAULTS.alpha_step, choices=ALPHA_STEPS,
-                   help="w from the sum of a sample's meta-gradients (sum, the paper's) or that sum over the "
-                   "square root of its visits (evidence); default %(default)s")
+                   help="w from the sum of a sample's meta-gradients (sum, the paper's) or from that sum over "
+                   "the root of the sum of their squares, beyond a floor noise rarely passes (evidence); "
+                   "default %(default)s")
     p.add_argument("--train-on-clean", action=argparse.BooleanOptionalAction, default=DEFAULTS.train_on_clean,
                    help="LSW: train on the trusted set D^c too, at weight 1, as well as steering the weights by it")
     p.add_argument("--score", default=DEFAULTS.score, choices=SCORES,
