@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import rounds, state
-from app.charts import curves, histogram
+from app.charts import alpha_note, curves, histogram
 from app.health import health_banner
 from app.progress import job_panel
 
@@ -60,6 +60,9 @@ def charts() -> None:
     for column, key in zip(st.columns(len(keys)), keys):  # the flag line sits on the score that flags
         column.plotly_chart(histogram(record, key, info.threshold if key == info.score else None), width="stretch",
                             key=f"hist_{key}")
+    note = alpha_note(run.config()) if "alpha" in hists else None
+    if note:
+        st.caption(note)
     left, right = st.columns(2)
     if last.get("auc") is not None:
         left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),

@@ -402,6 +402,20 @@ def test_the_pages_say_when_scores_come_from_the_second_pass(app, tmp_path):
     assert ("Scores from", "pass 2") in [(m.label, m.value) for m in at.metric]
 
 
+def test_the_monitor_says_why_alpha_sits_at_one_half_under_the_evidence_step(app, tmp_path):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu",
+                        second_pass=0), tmp_path / "runs" / "20000101-000000-ev0000")
+    at = app.switch_page("../pages/monitor.py").run()
+    assert any("Alpha stays at 0.5" in c.value for c in at.caption)
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=3, device="cpu",
+                        second_pass=0, alpha_step="sum", eta_alpha=1), tmp_path / "runs" / "20000101-000001-sm0000")
+    at = app.switch_page("../pages/monitor.py").run()  # the newest run: the paper's step, no such note
+    assert not any("Alpha stays at 0.5" in c.value for c in at.caption)
+
+
 def test_the_training_image_size_chosen_on_setup_reaches_the_run_and_its_thumbnails(app, tmp_path):
     from PIL import Image
 
