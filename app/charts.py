@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from lsw.config import RunConfig
+from lsw.rundir import RunInfo
 
 COLORS = {"clean": "#2b8a3e", "noisy": "#e03131", "kept": "#1c7ed6", "flagged": "#f08c00"}
 TITLES = {"alpha": "Alpha (higher = trusted)", "loss": "Loss (lower = fits the label)",
@@ -16,16 +16,15 @@ def epoch_label(record: dict) -> str:
     return "second pass" if record.get("phase") == "second pass" else f"epoch {record['epoch']}"
 
 
-def alpha_note(config: dict) -> str | None:
-    """What the alpha histogram of a run recorded with `config` (config.json) shows, where a reader would
-    otherwise take its spike at 0.5 for a model that learned nothing: under the evidence step
-    (`lsw.methods.LSW.w`) a weight leaves 0.5 only once its meta-gradients agree beyond noise."""
-    cfg = RunConfig.from_dict(config)
-    if cfg.method != "lsw" or cfg.alpha_step != "evidence":
+def alpha_note(info: RunInfo) -> str | None:
+    """What the alpha histogram of the run `info` describes shows, where a reader would otherwise take its
+    spike at 0.5 for a model that learned nothing: under the evidence step (`lsw.methods.LSW.w`) a weight
+    leaves 0.5 only once its meta-gradients agree beyond noise."""
+    if info.method != "lsw" or info.alpha_step != "evidence":
         return None
     return ("Alpha stays at 0.5 until a sample's meta-gradients on the trusted set agree more than noise would, "
             "so most samples sit at 0.5 and the bars away from it are the samples the trusted set pushed."
-            + (" The flags come from trust." if cfg.score == "trust" else ""))
+            + (" The flags come from trust." if info.score == "trust" else ""))
 
 
 def histogram(record: dict, key: str, threshold: float | None = None) -> go.Figure:

@@ -39,6 +39,7 @@ import numpy as np
 
 from lsw import ids as sample_ids
 from lsw.atomic import atomic_write, json_default, write_json
+from lsw.config import BEFORE
 from lsw.scoring import run_score, score_name
 from lsw.trust import stored_trust
 from lsw.trusted import TrustedSet
@@ -86,7 +87,8 @@ class RunInfo:
     health: that epoch's `lsw.health` verdict (None for runs from before it); learning: whether the
     model is learning (True when nothing is known), so its predictions are worth offering.
     image_size: the training size asked for (None = the model's; see `lsw.imagesize`), which names
-    the decode cache the thumbnails read.
+    the decode cache the thumbnails read. alpha_step: how LSW's weights followed their meta-gradients
+    (`lsw.config.ALPHA_STEPS`; runs recorded before the field existed used "sum").
     """
 
     run_id: str
@@ -101,6 +103,7 @@ class RunInfo:
     health: dict | None = None
     image_size: int | None = None
     phase: str = "lsw"  # the newest record's: "second pass" when the run ended with one (`lsw.second_pass`)
+    alpha_step: str = BEFORE["alpha_step"]
 
     @property
     def learning(self) -> bool:
@@ -205,7 +208,8 @@ class RunDir:
                        classes=[str(c) for c in cfg["classes"]], threshold=float(cfg["threshold"]),
                        score=run_score(cfg), epoch=last["epoch"] if last else 0, noise=cfg.get("noise"),
                        method=cfg.get("method", "lsw"), health=last.get("health") if last else None,
-                       image_size=cfg.get("image_size"), phase=last.get("phase", "lsw") if last else "lsw")
+                       image_size=cfg.get("image_size"), phase=last.get("phase", "lsw") if last else "lsw",
+                       alpha_step=cfg.get("alpha_step", BEFORE["alpha_step"]))
 
     # -- status -----------------------------------------------------------------------------------
     def write_status(self, state: str, message: str | None = None) -> None:

@@ -60,7 +60,7 @@ def charts() -> None:
     for column, key in zip(st.columns(len(keys)), keys):  # the flag line sits on the score that flags
         column.plotly_chart(histogram(record, key, info.threshold if key == info.score else None), width="stretch",
                             key=f"hist_{key}")
-    note = alpha_note(run.config()) if "alpha" in hists else None
+    note = alpha_note(info) if "alpha" in hists else None
     if note:
         st.caption(note)
     left, right = st.columns(2)
