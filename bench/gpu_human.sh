@@ -7,7 +7,8 @@
 #    57 s and small-loss 52 s; the second passes and confident learning's 4 folds come on top).
 # (The full meta-gradient was a third stage until 2026-12-06; on the CPU 5k subset it ranked below the head one,
 # 0.8918 against 0.8969 at seed 0, at 1.9x LSW's time, so the device minutes go to confident learning instead.)
-# Each run's per-epoch losses and alphas come back packed (one .tgz a stage) for offline score analysis.
+# Each run's per-epoch losses, alphas and trust come back packed (one .npz a run, the logs in logs.tgz) for offline
+# score analysis.
 #
 #   mkdir -p .data && cp ../shared/data/*.npz .data/        # here, before the device call
 #   pip download --no-deps -d .data/wheels cleanlab==2.9.0 termcolor   # the device has no network
@@ -35,7 +36,7 @@ if [[ " $stages " == *" loop "* ]]; then
   timeout "${limits[1]}" python bench/audit_loop.py --cases cifar10n --cifar "$data" --human "$human" \
     "${common[@]}" --epochs "$le" --out "$out/loop" > "$out/loop.log" 2>&1; echo "loop rc $?"
 fi
-python - "$out" <<'PY'  # each run's per-epoch losses and alphas (float16) with its truth, one file a run
+python - "$out" <<'PY'  # each run's per-epoch losses, alphas and trust (float16) with its truth, one file a run
 import sys, tarfile
 from pathlib import Path
 import numpy as np
