@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 from lsw.config import RunConfig  # noqa: E402
 from lsw.device_data import DeviceImages  # noqa: E402
 from lsw.prepare import prepare  # noqa: E402
-from lsw.rundir import RunDir  # noqa: E402
+from lsw.rundir import TRUST_STACK, RunDir  # noqa: E402
 from lsw.second_pass import second_pass  # noqa: E402
 
 
@@ -33,9 +33,9 @@ def main() -> None:
     p = prepare(cfg, progress=False)
     if not np.array_equal(run.samples(ids=False)["noisy_index"], p.split.noisy):
         sys.exit(f"{run.path}: the split prepared from its config is not the run's own")
-    trust = np.load(run.path / "trust.npy").astype(np.float64)  # rows: epochs, then the second pass's mean
+    trust = np.load(run.path / TRUST_STACK).astype(np.float64)  # rows: epochs, then the second pass's mean
     if len(trust) != cfg.epochs + 1:
-        sys.exit(f"{run.path}: no second pass in trust.npy ({len(trust)} rows for {cfg.epochs} epochs)")
+        sys.exit(f"{run.path}: no second pass in {TRUST_STACK} ({len(trust)} rows for {cfg.epochs} epochs)")
     first, final = trust[-2], trust[-1]
     second = 2 * final - first
     train = p.source.train
