@@ -134,14 +134,14 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
         if on_progress is not None:
             on_progress(PHASE, epoch, config.epochs, step, steps)
 
-    sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel)
+    sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel, teacher=trainer.model)
     event = trainer.evaluator(sp.model, trainer.method.scores, config.epochs + 1, trainer.elapsed + sp.seconds,
                               0.0, 0.0, trust=sp.trust)
     event.phase = PHASE
     for observe in observers:
         observe(event)
     return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
-                                "seconds": round(sp.seconds, 3)}
+                                "teacher_weight": config.teacher_weight, "seconds": round(sp.seconds, 3)}
 
 
 def saved_config(run: RunDir) -> dict:

@@ -147,7 +147,10 @@ def results_table(s: dict) -> str:
 
 def _second_pass_line(sp: dict | None) -> str | None:
     """The results table's second-pass entry (`lsw.second_pass`): what it trained on and its time."""
-    return None if sp is None else f"trained on {sp['kept']} of {sp['of']} audited samples, {sp['seconds']:.1f} s"
+    if sp is None:
+        return None
+    taught = f", {sp['teacher_weight']:g} of its targets from the LSW network" if sp.get("teacher_weight") else ""
+    return f"trained on {sp['kept']} of {sp['of']} audited samples{taught}, {sp['seconds']:.1f} s"
 
 
 def cmd_export(args: argparse.Namespace) -> int:

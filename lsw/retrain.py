@@ -17,7 +17,7 @@ from lsw.evaluation import evaluate
 from lsw.loop import build_training, epoch_batches, lr_schedule, run_epoch
 from lsw.metrics import accuracy
 from lsw.prepare import Problem
-from lsw.reweight import plain_step
+from lsw.reweight import distill_step, plain_step
 
 # Table 6's settings (2, joint training, is the LSW model itself).
 SETTINGS = {
@@ -65,13 +65,18 @@ def training_rows(problem: Problem, weight: np.ndarray, setting: str, threshold:
 def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarray | None, epochs: int,
         data: DeviceImages, on_progress: Callable[[int, int, int], None] | None = None,
         cancel: threading.Event | None = None,
-        on_epoch: Callable[[torch.nn.Module, int], None] | None = None) -> torch.nn.Module:
+        on_epoch: Callable[[torch.nn.Module, int], None] | None = None,
+        teacher: torch.nn.Module | None = None, teacher_weight: float = 0.0) -> torch.nn.Module:
     """A fresh `config.model` trained for `epochs` on train-set `rows` (labels `problem.labels`),
     optionally loss-weighted by `weights` (float (len(rows),)). on_epoch(model, epochs done) after every epoch.
+    teacher: a trained network whose predictions make up `teacher_weight` of every target
+    (`lsw.reweight.distill_step`; not with `weights`).
 
     SGD (lr config.lr, Nesterov momentum, weight decay), warm-up then cosine decay to 0 (`lr_schedule`), batch
     `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
     """
+    if teacher is not None and weights is not None:
+        raise LswError("a network is trained either on loss weights or from a teacher, not both")
     device = data.device
     train = problem.source.train
     model, opt = build_training(config, train.shape, train.num_classes, device, config.seed + 1)
@@ -82,6 +87,8 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
 
     def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
         r = rows_t[pos]
+        if teacher is not None:
+            return distill_step(model, opt, data.batch(r, augment=True), labels[r], teacher, teacher_weight)
         return plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
 
     for epoch in range(epochs):

@@ -227,14 +227,37 @@ def lsw_step(
     return StepResult(loss, grad_alpha, clean_loss)
 
 
+def descend(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> torch.Tensor:
+    """Back-propagate `loss` (this process's share), sum the gradients over the processes, take the optimiser's
+    step and clear them; returns the loss, detached."""
+    loss.backward()
+    dist.sum_grads([p for p in model.parameters() if p.grad is not None])
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    return loss.detach()
+
+
 def plain_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
                weights: torch.Tensor | None = None) -> torch.Tensor:
     """Ordinary (optionally weighted) cross-entropy step; the baseline LSW is measured against."""
     model.train()
     losses = per_sample_loss(model(x), y)
     loss = dist.mean_share(losses) if weights is None else weighted_loss(losses, weights)
-    loss.backward()
-    dist.sum_grads([p for p in model.parameters() if p.grad is not None])
-    optimizer.step()
-    optimizer.zero_grad(set_to_none=True)
-    return loss.detach()
+    return descend(model, optimizer, loss)
+
+
+def distill_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                 teacher: nn.Module, teacher_weight: float) -> torch.Tensor:
+    """A step on targets that mix the given label with a trained `teacher`'s predictions on the same batch
+    (knowledge distillation, Hinton et al. 2015, at temperature 1): the loss of a sample is
+    (1 - teacher_weight) * CE(z, y) + teacher_weight * CE(z, softmax(teacher(x))). The teacher stays in eval
+    mode and is not trained. Used by the second pass (`lsw.second_pass`, where the measurements are)."""
+    teacher.eval()
+    with torch.no_grad():
+        soft = torch.softmax(upcast(teacher(x)), 1)
+    model.train()
+    logits = upcast(model(x))
+    soft_loss = -(soft * torch.log_softmax(logits, 1)).sum(1)
+    losses = (1 - teacher_weight) * F.cross_entropy(logits, y, reduction="none") + teacher_weight * soft_loss
+    loss = dist.mean_share(losses)
+    return descend(model, optimizer, loss)

@@ -46,6 +46,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--second-pass", type=float, default=DEFAULTS.second_pass, metavar="KEEP",
                    help="after training, a fresh network trained on this share of the most trusted samples scores "
                    "them all again; the final trust averages both (0 = none; default %(default)s)")
+    p.add_argument("--teacher-weight", type=float, default=DEFAULTS.teacher_weight, metavar="W",
+                   help="the share of the second network's training targets taken from the LSW network's "
+                   "predictions, the rest from the given labels (0 = the labels alone; default %(default)s)")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "
@@ -68,4 +71,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if not 0 <= config.second_pass <= 1:
         raise LswError(f"--second-pass is the share of samples the second network trains on, from 0 (none) to 1, "
                        f"not {config.second_pass:g}")
+    if not 0 <= config.teacher_weight <= 1:
+        raise LswError(f"--teacher-weight is a share of the second network's targets, from 0 to 1, "
+                       f"not {config.teacher_weight:g}")
     return config

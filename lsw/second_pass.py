@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
 from lsw.evaluation import trust_reading
+from lsw.loop import build_training
 from lsw.prepare import Problem
 from lsw.retrain import fit
 from lsw.trust import TrustAverage
@@ -43,11 +45,12 @@ PHASE = "second pass"  # its name in progress reports and in the run's metrics
 @dataclass
 class SecondPass:
     """model: the second network. trust: the run's final trust over D^n (split order), the mean of the LSW
-    trust and the second network's own (averaged over the second half of its epochs).
-    n_kept: audited samples it trained on (D^c comes on top). seconds: wall time."""
+    trust and the second network's own. own: the second network's trust (averaged over the second half of its
+    epochs). n_kept: audited samples it trained on (D^c comes on top). seconds: wall time."""
 
     model: torch.nn.Module
     trust: np.ndarray
+    own: np.ndarray
     n_kept: int
     seconds: float
 
@@ -55,6 +58,15 @@ class SecondPass:
 def applies(config: RunConfig) -> bool:
     """Whether a run of `config` ends with a second pass: LSW flagging by trust, `second_pass` > 0."""
     return config.method == "lsw" and config.score == "trust" and config.second_pass > 0
+
+
+def saved_network(checkpoint: Path, config: RunConfig, problem: Problem, device: torch.device) -> torch.nn.Module:
+    """The network of a run's `checkpoint` (`lsw.train.Trainer`: the one after its last finished epoch), on
+    `device`: the teacher of a second pass started after the run."""
+    train = problem.source.train
+    model = build_training(config, train.shape, train.num_classes, device, config.seed)[0]
+    model.load_state_dict(torch.load(checkpoint, map_location=device, weights_only=False)["model"])
+    return model
 
 
 def kept_positions(trust: np.ndarray, keep: float) -> np.ndarray:
@@ -69,10 +81,12 @@ def kept_positions(trust: np.ndarray, keep: float) -> np.ndarray:
 
 def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: np.ndarray,
                 on_progress: Callable[[int, int, int], None] | None = None,
-                cancel: threading.Event | None = None) -> SecondPass:
+                cancel: threading.Event | None = None, teacher: torch.nn.Module | None = None) -> SecondPass:
     """Train the second network on the `config.second_pass` fraction of D^n with the highest `trust` (the
     LSW run's, float (n_noisy,)) plus D^c, for `config.epochs` epochs (`lsw.retrain.fit`: plain SGD, the
-    same schedule and augmentation), and score D^n with it. on_progress(epoch, step, steps) every step."""
+    same schedule and augmentation), and score D^n with it. on_progress(epoch, step, steps) every step.
+    teacher: the LSW network, whose predictions make up `config.teacher_weight` of the targets (none: the
+    given labels alone)."""
     started = time.perf_counter()
     noisy, clean = problem.split.noisy, problem.split.clean
     labels = problem.labels[noisy]
@@ -83,7 +97,9 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
         if epoch > config.epochs // 2:  # the epochs the trust average reads (the last one always)
             average.update(epoch, trust_reading(model, data, noisy, labels))
 
+    weight = config.teacher_weight if teacher is not None else 0.0
     model = fit(config, problem, np.concatenate([noisy[kept], clean]), None, config.epochs, data, on_progress,
-                cancel, on_epoch=on_epoch)
-    combined = ((np.asarray(trust, dtype=np.float64) + average.current()) / 2).astype(np.float32)
-    return SecondPass(model, combined, len(kept), time.perf_counter() - started)
+                cancel, on_epoch=on_epoch, teacher=teacher if weight > 0 else None, teacher_weight=weight)
+    own = average.current()
+    combined = ((np.asarray(trust, dtype=np.float64) + own) / 2).astype(np.float32)
+    return SecondPass(model, combined, own, len(kept), time.perf_counter() - started)

@@ -65,6 +65,27 @@ def test_small_loss_gets_the_second_pass_lsw_gets(result, monkeypatch):
     assert [r["method"] for r in only["rows"]] == ["small-loss", "small-loss (averaged)"] and not called
 
 
+def test_small_loss_second_pass_is_taught_by_the_small_loss_network(tmp_path, monkeypatch):
+    """As the LSW network teaches LSW's second network, the small-loss network teaches the small-loss row's."""
+    import torch
+
+    from lsw.research import compare
+
+    taught = []
+    real = compare.second_pass
+
+    def spy(*args, teacher=None, **kwargs):
+        taught.append({k: v.clone() for k, v in teacher.state_dict().items()})
+        return real(*args, teacher=teacher, **kwargs)
+
+    monkeypatch.setattr(compare, "second_pass", spy)
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu")
+    run_compare(cfg, ["lsw", "small-loss"], tmp_path)
+    saved = torch.load(RunDir(tmp_path / "small-loss").checkpoint, weights_only=False)["model"]
+    assert len(taught) == 1 and taught[0].keys() == saved.keys()
+    assert all(torch.equal(taught[0][k], saved[k]) for k in saved)
+
+
 def test_scores_have_the_stated_direction(result):
     """Higher score = trusted: the clean samples' mean score is above the noisy samples'."""
     res, out = result

@@ -31,7 +31,7 @@ from lsw.prepare import Problem, prepare
 from lsw.runargs import add_run_args, config_from_args
 from lsw.rundir import RunDir, write_json
 from lsw.scoring import flag_score, run_score
-from lsw.second_pass import applies, second_pass
+from lsw.second_pass import applies, saved_network, second_pass
 from lsw.trust import stored_trust
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
@@ -86,14 +86,17 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
     return scores.astype(np.float32), flags, statistics.median(step_times)
 
 
-def small_loss_second_pass(config: RunConfig, problem: Problem, trust: np.ndarray, is_noisy: np.ndarray,
-                           n_flag: int, like: dict) -> dict:
-    """The `SMALL_LOSS_SECOND` row: the small-loss run's averaged `trust` re-scored by a second pass, flagged
-    at the known noise count; `like` is the row it extends (its cost figures are kept)."""
+def small_loss_second_pass(config: RunConfig, problem: Problem, run: RunDir, trust: np.ndarray,
+                           is_noisy: np.ndarray, n_flag: int, like: dict) -> dict:
+    """The `SMALL_LOSS_SECOND` row: the small-loss `run`'s averaged `trust` re-scored by a second pass (its
+    network the teacher, as LSW's is in an LSW run), flagged at the known noise count; `like` is the row it
+    extends (its cost figures are kept)."""
     started = time.perf_counter()
     train = problem.source.train
-    data = DeviceImages(train.images, resolve_device(config.device), hflip=train.hflip)
-    final = second_pass(config, problem, data, trust).trust
+    device = resolve_device(config.device)
+    data = DeviceImages(train.images, device, hflip=train.hflip)
+    teacher = saved_network(run.checkpoint, config, problem, device)
+    final = second_pass(config, problem, data, trust, teacher=teacher).trust
     det = detection_at_count(is_noisy, 1 - final, n_flag)
     return {**like, "method": SMALL_LOSS_SECOND, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
             "recall": det["recall"], "seconds": round(like["seconds"] + time.perf_counter() - started, 2)}
@@ -144,7 +147,7 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
             rows.append({**rows[-1], "method": SMALL_LOSS_AVG, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
                          "recall": det["recall"]})
             if "lsw" in methods and applies(dataclasses.replace(config, method="lsw")):
-                rows.append(small_loss_second_pass(config, problem, mean, is_noisy, n_flag, rows[-1]))
+                rows.append(small_loss_second_pass(config, problem, run, mean, is_noisy, n_flag, rows[-1]))
     plain = next((r["step_seconds"] for r in rows if r["method"] == "small-loss"), None)
     for r in rows:
         r["step_cost_vs_plain"] = None if not plain else r["step_seconds"] / plain

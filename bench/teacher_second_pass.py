@@ -1,0 +1,64 @@
+"""Does the second network learn better from the LSW network's predictions than from the labels alone?
+
+    python bench/teacher_second_pass.py RUN [--teacher-weight W ...]
+
+RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
+small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
+trained again from the run's network, read from the run's checkpoint (the network after its last epoch), once
+for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone, as runs before 2026-12-06). The
+first part of a run does not depend on the weight, so each line is what a run with that weight would give (for
+a small-loss run, the "averaged + second pass" row of `compare`). Prints, for each W, the AUC of the second
+network's trust alone and of its mean with the first network's (the final trust), and that mean's F1 at the
+run's threshold. Runs on the CPU.
+"""
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lsw.config import RunConfig  # noqa: E402
+from lsw.device_data import DeviceImages  # noqa: E402
+from lsw.metrics import detection_metrics  # noqa: E402
+from lsw.prepare import prepare  # noqa: E402
+from lsw.rundir import TRUST_STACK, RunDir  # noqa: E402
+from lsw.second_pass import saved_network, second_pass  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--teacher-weight", type=float, nargs="+", default=[0.0, 0.5])
+    args = ap.parse_args()
+    run = RunDir(args.run)
+    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
+    p = prepare(cfg, progress=False)
+    if not np.array_equal(run.samples(ids=False)["noisy_index"], p.split.noisy):
+        sys.exit(f"{run.path}: the split prepared from its config is not the run's own")
+    stack = np.load(run.path / TRUST_STACK)  # a row an epoch, then the second pass's when the run had one
+    if len(stack) not in (cfg.epochs, cfg.epochs + 1):
+        sys.exit(f"{run.path}: {len(stack)} rows in {TRUST_STACK} for {cfg.epochs} epochs: not a finished run")
+    lsw_trust = stack[cfg.epochs - 1]  # the first network's trust after its last epoch
+    teacher = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
+    train = p.source.train
+    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
+
+    def auc(trust: np.ndarray) -> float:
+        return detection_metrics(p.is_noisy, trust)["auc"]
+
+    print(f"{run.path} ({cfg.method}): {len(lsw_trust)} audited, {p.is_noisy.mean():.1%} wrong; the run's final "
+          f"trust {auc(stack[-1]):.4f}, its first network alone {auc(lsw_trust):.4f}", flush=True)
+    for w in args.teacher_weight:
+        sp = second_pass(dataclasses.replace(cfg, teacher_weight=w), p, data, lsw_trust, teacher=teacher)
+        final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
+        print(f"  teacher weight {w:g}: second network alone {auc(sp.own):.4f}, mean with the first {final['auc']:.4f} "
+              f"(F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
