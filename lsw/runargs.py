@@ -48,7 +48,7 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
                    "them all again; the final trust averages both (0 = none; default %(default)s)")
     p.add_argument("--teacher-weight", type=float, default=DEFAULTS.teacher_weight, metavar="W",
                    help="the share of the second network's training targets taken from the LSW network's "
-                   "predictions, the rest from the given labels (0 = the labels alone; default %(default)s)")
+                   "predictions, the rest from the given labels (default %(default)s: the labels alone)")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "

@@ -18,6 +18,21 @@ less: a second network trained on all of D^n weighted by the LSW trust (0.8775 /
 trust of two or three independent LSW runs (0.8744 and 0.8773, no sample left out).
 The second pass costs one plain training of `config.epochs` epochs on the kept rows (no meta-gradient),
 plus an evaluation of D^n in each epoch of its second half (the trust average of `lsw.trust`).
+
+A teacher, measured and not adopted (`config.teacher_weight`, default 0). With `--teacher-weight 0.5` half of
+each target is the LSW network's prediction on the same augmented image (`lsw.reweight.distill_step`, knowledge
+distillation at temperature 1). CIFAR-10N random1, 10% trusted, every other default, CPU; the run's final AUC
+without / with the teacher, seeds 0 / 1 / 2: 5k subset 0.8969 / 0.9073 / 0.9090 against 0.8964 / 0.9071 / 0.9121,
+10k subset 0.9281 / 0.9302 / 0.9407 against 0.9284 / 0.9312 / 0.9404 (+0.0006 on average); the taught network
+read alone 0.8986 / 0.9091 / 0.9139 and 0.9289 / 0.9320 / 0.9393 (+0.0016 on average against the final trust
+without it); F1 at 10k 0.6928 / 0.6948 / 0.7126 against 0.7010 / 0.7001 / 0.7219. One seed each elsewhere: the
+1,500-photo folder 0.8796 against 0.8809, Fashion-MNIST 6k instance 0.4 0.9689 against 0.9714. The second pass
+took 20 to 25% longer (the teacher's forward pass). Teacher weights 0.2 / 0.5 / 0.8 on the 5k seed-2 run gave the
+taught network alone 0.9116 / 0.9139 / 0.9120. (Commands: `python bench/teacher_second_pass.py RUN --teacher-weight
+0.5` on the saved 10k runs and the 5k seed-2 run, which re-runs the second pass from the checkpoint's LSW network
+and gives what a run with that weight gives; `python -m lsw compare ... --methods lsw --seed S` for 5k seeds 0
+and 1; `bench/learns.py --cases folder --seeds 0` and the Fashion-MNIST compare of the README for the others.)
+A gain inside the spread between seeds, for a fifth more time: the teacher stays an option.
 """
 from __future__ import annotations
 

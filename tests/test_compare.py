@@ -79,7 +79,8 @@ def test_small_loss_second_pass_is_taught_by_the_small_loss_network(tmp_path, mo
         return real(*args, teacher=teacher, **kwargs)
 
     monkeypatch.setattr(compare, "second_pass", spy)
-    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu")
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu",
+                    teacher_weight=0.5)
     run_compare(cfg, ["lsw", "small-loss"], tmp_path)
     saved = torch.load(RunDir(tmp_path / "small-loss").checkpoint, weights_only=False)["model"]
     assert len(taught) == 1 and taught[0].keys() == saved.keys()

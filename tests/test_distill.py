@@ -17,7 +17,8 @@ from lsw.reweight import distill_step, plain_step
 from lsw.runargs import config_from_args
 from lsw.second_pass import second_pass
 
-FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0, epochs=2)
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0, epochs=2,
+            teacher_weight=0.5)
 
 
 def linear_pair(seed=0):
@@ -90,7 +91,7 @@ def test_the_second_pass_learns_from_its_teacher_only_when_weighted():
     trust = np.random.default_rng(0).random(len(problem.split.noisy)).astype(np.float32)
     teacher = fit(config, problem, problem.split.clean, None, 1, data)
     alone = second_pass(config, problem, data, trust)
-    unweighted = second_pass(RunConfig(**FAST, teacher_weight=0.0), problem, data, trust, teacher=teacher)
+    unweighted = second_pass(RunConfig(**{**FAST, "teacher_weight": 0.0}), problem, data, trust, teacher=teacher)
     taught = second_pass(config, problem, data, trust, teacher=teacher)
     assert np.array_equal(alone.own, unweighted.own)  # weight 0: the teacher is not used
     assert not np.allclose(alone.own, taught.own)
@@ -98,9 +99,8 @@ def test_the_second_pass_learns_from_its_teacher_only_when_weighted():
         assert np.allclose(sp.trust, (trust.astype(np.float64) + sp.own) / 2, atol=1e-6)
 
 
-def test_runs_from_before_the_teacher_stay_without_it_and_the_flag_is_checked():
-    assert RunConfig.from_dict({"method": "lsw"}).teacher_weight == 0.0
-    assert RunConfig().teacher_weight == 0.5
+def test_the_teacher_is_off_by_default_and_the_flag_is_checked():
+    assert RunConfig().teacher_weight == 0.0 and RunConfig.from_dict({"method": "lsw"}).teacher_weight == 0.0
 
     with pytest.raises(LswError, match="--teacher-weight"):
         config_from_args(Namespace(teacher_weight=1.5))

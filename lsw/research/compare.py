@@ -89,13 +89,13 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
 def small_loss_second_pass(config: RunConfig, problem: Problem, run: RunDir, trust: np.ndarray,
                            is_noisy: np.ndarray, n_flag: int, like: dict) -> dict:
     """The `SMALL_LOSS_SECOND` row: the small-loss `run`'s averaged `trust` re-scored by a second pass (its
-    network the teacher, as LSW's is in an LSW run), flagged at the known noise count; `like` is the row it
-    extends (its cost figures are kept)."""
+    network the teacher when `config.teacher_weight` > 0, as LSW's is in an LSW run), flagged at the known noise
+    count; `like` is the row it extends (its cost figures are kept)."""
     started = time.perf_counter()
     train = problem.source.train
     device = resolve_device(config.device)
     data = DeviceImages(train.images, device, hflip=train.hflip)
-    teacher = saved_network(run.checkpoint, config, problem, device)
+    teacher = saved_network(run.checkpoint, config, problem, device) if config.teacher_weight > 0 else None
     final = second_pass(config, problem, data, trust, teacher=teacher).trust
     det = detection_at_count(is_noisy, 1 - final, n_flag)
     return {**like, "method": SMALL_LOSS_SECOND, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
