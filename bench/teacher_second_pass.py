@@ -5,7 +5,7 @@
 RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
 small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
 trained again from the run's network, read from the run's checkpoint (the network after its last epoch), once
-for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone, as runs before 2026-12-06). The
+for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone, the default). The
 first part of a run does not depend on the weight, so each line is what a run with that weight would give (for
 a small-loss run, the "averaged + second pass" row of `compare`). Prints, for each W, the AUC of the second
 network's trust alone and of its mean with the first network's (the final trust), and that mean's F1 at the
