@@ -87,9 +87,10 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
 
     def step(pos: torch.Tensor, lr: float) -> torch.Tensor:
         r = rows_t[pos]
+        x, y = data.batch(r, augment=True), labels[r]
         if teacher is not None:
-            return distill_step(model, opt, data.batch(r, augment=True), labels[r], teacher, teacher_weight)
-        return plain_step(model, opt, data.batch(r, augment=True), labels[r], None if w is None else w[pos])
+            return distill_step(model, opt, x, y, teacher, teacher_weight)
+        return plain_step(model, opt, x, y, None if w is None else w[pos])
 
     for epoch in range(epochs):
         batches = epoch_batches(len(rows), config.retrain_batch_size, gen, device)

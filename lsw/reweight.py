@@ -258,6 +258,6 @@ def distill_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Te
     model.train()
     logits = upcast(model(x))
     soft_loss = -(soft * torch.log_softmax(logits, 1)).sum(1)
-    losses = (1 - teacher_weight) * F.cross_entropy(logits, y, reduction="none") + teacher_weight * soft_loss
+    losses = (1 - teacher_weight) * per_sample_loss(logits, y) + teacher_weight * soft_loss
     loss = dist.mean_share(losses)
     return descend(model, optimizer, loss)

@@ -101,6 +101,5 @@ def test_the_second_pass_learns_from_its_teacher_only_when_weighted():
 
 def test_the_teacher_is_off_by_default_and_the_flag_is_checked():
     assert RunConfig().teacher_weight == 0.0 and RunConfig.from_dict({"method": "lsw"}).teacher_weight == 0.0
-
     with pytest.raises(LswError, match="--teacher-weight"):
         config_from_args(Namespace(teacher_weight=1.5))
