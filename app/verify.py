@@ -63,6 +63,18 @@ def _confirm(src: Source, ids: list[str], names: list[str], page_ids: set[str]) 
     st.session_state["vfy_page"] = min(pages, st.session_state.get("vfy_page", 1) + 1)
 
 
+def caption(given: str, decision, chosen: str) -> str:
+    """The line under a tile, in full (the class box is too narrow for names like "automobile"): what is
+    recorded, or the class picked in the box and not yet confirmed."""
+    recorded = None if decision is None else (decision.new_label if decision.action == "relabel" else
+                                              given if decision.action == "correct" else None)
+    if chosen != (recorded or given):
+        return f"{given} → **{chosen}**, not yet confirmed" if chosen != given else f"**{given}**, not yet confirmed"
+    if recorded is None:
+        return f"given {given}"
+    return f"✓ {given}, verified" if recorded == given else f"{given} → {recorded}, verified"
+
+
 def _turn(delta: int, pages: int) -> None:
     st.session_state["vfy_page"] = min(pages, max(1, st.session_state.get("vfy_page", 1) + delta))
 
@@ -94,9 +106,7 @@ def panel(spec: str, per_class: int, seed: int) -> None:
                 st.image(thumbnail(spec, rows[k]), width=72)
                 st.selectbox(f"Class of {sid}", classes, index=classes.index(current), key=f"vfy-{sid}",
                              label_visibility="collapsed", help=f"{sid}: given {given}")
-                mark = "✓ verified" if d is not None and d.action == "correct" else (
-                    f"→ {d.new_label}" if d is not None and d.action == "relabel" else f"given {given}")
-                st.caption(mark)
+                st.caption(caption(given, d, st.session_state[f"vfy-{sid}"]))
     b = st.columns([3, 2, 2])
     b[0].button(f"Confirm these {len(part)}", type="primary", key="vfy_confirm", width="stretch",
                 shortcut="Ctrl+Enter", on_click=_confirm, args=(src, ids, names, {ids[k] for k in part}))

@@ -37,8 +37,12 @@ def test_verify_first_makes_the_clean_set_with_the_corrected_labels(app):  # noq
     sid, given = first.key.removeprefix("vfy-"), first.value
     other = next(c for c in first.options if c != given)
     first.set_value(other).run()
+    # the box is too narrow for a long class name: the line under the tile says it in full
+    assert f"{given} → **{other}**, not yet confirmed" in [c.value for c in at.caption]
     next(b for b in at.button if b.key == "vfy_confirm").click().run()
     assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert f"{given} → {other}, verified" in captions and sum(c.startswith("✓ ") for c in captions) == 39
     src = state.source("digits")
     final = state.store().final_states(src.fingerprint)
     assert len(final) == 40 and final[sid].action == "relabel" and final[sid].new_label == other
@@ -53,6 +57,22 @@ def test_verify_first_makes_the_clean_set_with_the_corrected_labels(app):  # noq
     assert set(s["ids"][trusted]) == set(final)
     row = list(s["ids"]).index(sid)
     assert s["classes"][s["labels"][row]] == other
+
+
+def test_verify_caption_says_what_is_recorded_and_what_is_pending():
+    from app.verify import caption
+    from lsw.store import Decision
+
+    def d(action, new=None):
+        return Decision(id=1, dataset="x", sample_id="a", reviewer="ann", ts="2026-12-06T00:00:00Z", action=action,
+                        old_label="cat", new_label=new, alpha=None, loss=None, run_id=None, undoes=None)
+
+    assert caption("cat", None, "cat") == "given cat"
+    assert caption("cat", None, "dog") == "cat → **dog**, not yet confirmed"
+    assert caption("cat", d("correct"), "cat") == "✓ cat, verified"
+    assert caption("cat", d("relabel", "dog"), "dog") == "cat → dog, verified"
+    assert caption("cat", d("relabel", "dog"), "cat") == "**cat**, not yet confirmed"
+    assert caption("cat", d("exclude"), "cat") == "given cat"
 
 
 def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
