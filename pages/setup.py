@@ -6,12 +6,11 @@ import streamlit as st
 
 from app import state, verify
 from app.progress import job_panel
+from app.setup_fields import BOUNDS, CHOICES, NOISE_TYPES, USER_DATA, fields_from_run
 from lsw.config import METAS, RunConfig
 from lsw.data import builtin_sources
 from lsw.device_data import resolve_device
 from lsw.errors import LswError
-from lsw.imagesize import MAX_SIZE, MIN_SIZE
-from lsw.models import MODELS
 from lsw.processjob import gpu_count
 from lsw.scoring import SCORES
 
@@ -22,8 +21,10 @@ st.write("Point the audit at a labeled image set and a few samples you trust. LS
 
 defaults = RunConfig()
 builtins = builtin_sources()
-USER_DATA = ("folder", "csv")
 ss = st.session_state
+run = state.current_run()
+if "setup_kind" not in ss and run is not None:  # a new session: start from the run shown, not the demo
+    ss.update(fields_from_run(run.config(), builtins))
 ss.setdefault("setup_kind", builtins[0])
 ss.setdefault("setup_path", "")
 ss.setdefault("setup_noise_type", "symmetric")  # the built-in sets are demos: evaluate on known noise
@@ -60,30 +61,31 @@ with right:
                              "are used when present.")
     clean_per_class, clean_frac = None, defaults.clean_frac
     if clean_by == "verify":
-        verify_n = st.number_input("Samples to verify per class", 1, 1000, 10, key="setup_verify_n")
+        verify_n = st.number_input("Samples to verify per class", *BOUNDS["setup_verify_n"], 10, key="setup_verify_n")
     else:
         clean_mode = st.radio("Trusted samples", ["per class", "fraction"], horizontal=True, key="setup_clean_mode")
         if clean_mode == "per class":
-            clean_per_class = st.number_input("Trusted samples per class", 1, 10_000, 10, key="setup_cpc")
+            clean_per_class = st.number_input("Trusted samples per class", *BOUNDS["setup_cpc"], 10, key="setup_cpc")
         else:
-            clean_frac = st.slider("Trusted fraction of each class", 0.01, 0.5, 0.1, key="setup_frac")
-    epochs = st.number_input("Epochs", 1, 500, defaults.epochs, key="setup_epochs",
+            clean_frac = st.slider("Trusted fraction of each class", *BOUNDS["setup_frac"], 0.1, key="setup_frac")
+    epochs = st.number_input("Epochs", *BOUNDS["setup_epochs"], defaults.epochs, key="setup_epochs",
                              help="How long to train before the samples are scored; more epochs, better scores.")
 
 with st.expander("Advanced: model, learning rate, meta-gradient, flag score, synthetic noise"):
     a1, a2, a3 = st.columns(3)
-    model = a1.selectbox("Model", ["auto", *MODELS], key="setup_model",
+    model = a1.selectbox("Model", CHOICES["setup_model"], key="setup_model",
                          help="auto: tinynet for small grey images, else fastcnn on a GPU and smallcnn on a CPU.")
-    batch = a2.number_input("Batch size", 8, 4096, defaults.batch_size, key="setup_batch")
-    lr = a3.number_input("Learning rate", 1e-5, 5.0, defaults.lr, format="%.4f", key="setup_lr")
-    start_epoch = a1.number_input("Start epoch (alpha learned from)", 0, 100, defaults.start_epoch,
+    batch = a2.number_input("Batch size", *BOUNDS["setup_batch"], defaults.batch_size, key="setup_batch")
+    lr = a3.number_input("Learning rate", *BOUNDS["setup_lr"], defaults.lr, format="%.4f", key="setup_lr")
+    start_epoch = a1.number_input("Start epoch (alpha learned from)", *BOUNDS["setup_start"], defaults.start_epoch,
                                   key="setup_start", help=f"Plain epochs before the weights are learned; they also "
                                   f"wait for {defaults.start_steps} training steps in all (at most half the run), so "
                                   "that on a small collection the model tells classes apart first")
-    threshold = a2.slider("Flag threshold (score below = flagged)", 0.05, 0.95, defaults.threshold, key="setup_thr")
-    retrain_epochs = a3.number_input("Retraining epochs (0 = none)", 0, 500, 0, key="setup_retrain")
-    second = a3.slider("Second pass: share of the most trusted samples it trains on (0 = none)", 0.0, 1.0,
-                       defaults.second_pass, step=0.05, key="setup_second_pass",
+    threshold = a2.slider("Flag threshold (score below = flagged)", *BOUNDS["setup_thr"], defaults.threshold,
+                          key="setup_thr")
+    retrain_epochs = a3.number_input("Retraining epochs (0 = none)", *BOUNDS["setup_retrain"], 0, key="setup_retrain")
+    second = a3.slider("Second pass: share of the most trusted samples it trains on (0 = none)",
+                       *BOUNDS["setup_second_pass"], defaults.second_pass, step=0.05, key="setup_second_pass",
                        help="After training, a fresh network learns from the samples the run trusts most and "
                             "scores every sample again; the final trust averages both networks'. Costs about "
                             "one more plain training.")
@@ -96,14 +98,14 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
                          format_func={"trust": "trust: how strongly the LSW model holds to the given label",
                                       "alpha": "alpha: the learned weight (the paper's rule)"}.get,
                          help="trust separates wrong labels better in our measurements (README, Results).")
-    noise_type = a3.selectbox("Synthetic noise for evaluation", ["none", "symmetric", "asymmetric", "instance"],
+    noise_type = a3.selectbox("Synthetic noise for evaluation", NOISE_TYPES,
                               key="setup_noise_type",
                               help="Flip a known share of labels to measure how well wrong labels are found. "
                                    "Off for your own data unless you ask for it.")
-    noise_rate = a1.slider("Noise rate", 0.0, 0.9, key="setup_noise_rate", step=0.05,
+    noise_rate = a1.slider("Noise rate", *BOUNDS["setup_noise_rate"], key="setup_noise_rate", step=0.05,
                            disabled=noise_type == "none")
-    noise_seed = a2.number_input("Noise seed", 0, 10_000, 0, key="setup_noise_seed")
-    image_size = a3.number_input("Training image size (px)", MIN_SIZE, MAX_SIZE, 32, key="setup_image_size",
+    noise_seed = a2.number_input("Noise seed", *BOUNDS["setup_noise_seed"], 0, key="setup_noise_seed")
+    image_size = a3.number_input("Training image size (px)", *BOUNDS["setup_image_size"], 32, key="setup_image_size",
                                  help="Every photo is centre-cropped to this square once, into a cache on disk; "
                                       "smaller images keep their size. 32 suits the default models.")
     a3.info(f"Runs on **{resolve_device('auto')}**")
@@ -133,7 +135,6 @@ config = RunConfig(data=spec, noise=noise, noise_seed=int(noise_seed), clean_fra
 
 job = state.registry().current()
 active = job is not None and job.snapshot().active
-run = state.current_run()
 b1, b2, b3 = st.columns(3)
 if b1.button("Start training", type="primary", disabled=active, width="stretch"):
     try:

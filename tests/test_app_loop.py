@@ -1,8 +1,9 @@
 """The audit loop in the dashboard (AppTest): verify a trusted sample first, then review, then the next round."""
 
 import numpy as np
+from streamlit.testing.v1 import AppTest
 
-from tests.test_app import app, run_short_job, wait_for_job  # noqa: F401 - the fixture and helpers are shared
+from tests.test_app import MAIN, app, run_short_job, wait_for_job  # noqa: F401 - the fixture and helpers are shared
 
 
 def _name(at, name="ann"):
@@ -57,6 +58,12 @@ def test_verify_first_makes_the_clean_set_with_the_corrected_labels(app):  # noq
     assert set(s["ids"][trusted]) == set(final)
     row = list(s["ids"]).index(sid)
     assert s["classes"][s["labels"][row]] == other
+    # a new session (a reload, a restarted dashboard) opens Setup on this run's settings, not the demo's
+    fresh = AppTest.from_file(MAIN, default_timeout=60).run()
+    assert not fresh.exception
+    assert fresh.radio(key="setup_clean_by").value == "verify"
+    assert fresh.number_input(key="setup_verify_n").value == 4 and fresh.number_input(key="setup_epochs").value == 2
+    assert fresh.selectbox(key="setup_noise_type").value == (cfg["noise"] or "none").partition(":")[0]
 
 
 def test_verify_caption_says_what_is_recorded_and_what_is_pending():
