@@ -59,11 +59,30 @@ def load(run: RunDir | None) -> tuple[pd.DataFrame, RunInfo] | None:
     return _table(str(run.path), info.epoch), info
 
 
+def nothing_yet(run: RunDir | None, appears: str) -> str:
+    """Why a page has nothing of `run` to show (no run, or none of its epochs finished), ending with what
+    `appears` after its first epoch ("its samples appear here"). A run still training says so, and where the
+    previous round's queue is, rather than asking for a run to be started."""
+    job = state.registry().current()
+    if run is not None and job is not None and job.run_dir.resolve() == run.path.resolve() and job.snapshot().active:
+        later = job.config.round > 1  # the job's config: the run folder may not be written yet
+        which = f"round {job.config.round}" if later else "run"
+        earlier = " The earlier rounds stay under **Run shown** in the sidebar." if later else ""
+        return f"{run.run_id} ({which}) is training: {appears} after its first epoch.{earlier}"
+    if run is None or not run.exists():
+        return f"No run yet: start one on the Setup page; {appears} after its first epoch."
+    status = run.status()
+    how = "unknown" if status is None else "interrupted" if status.state == "running" else status.state
+    return (f"{run.run_id} has no finished epoch ({how}): start or resume a run on the Setup page; {appears} "
+            "after its first epoch.")
+
+
 def require() -> tuple[pd.DataFrame, RunInfo]:
     """The current run's table and info, or an explanation and st.stop()."""
-    loaded = load(state.current_run())
+    run = state.current_run()
+    loaded = load(run)
     if loaded is None:
-        st.info("No finished epoch yet: start a run on the Setup page. Samples appear here after the first epoch.")
+        st.info(nothing_yet(run, "its samples appear here"))
         st.stop()
     return loaded
 

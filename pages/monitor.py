@@ -7,6 +7,7 @@ from app import rounds, state
 from app.charts import alpha_note, curves, histogram
 from app.health import health_banner
 from app.progress import job_panel
+from app.runview import nothing_yet
 
 st.title("Training monitor")
 st.caption("Each epoch: how the sample weights alpha, the trust scores and the losses are distributed. With known "
@@ -36,7 +37,7 @@ def charts() -> None:
     run = state.current_run()
     records = run.metrics() if run is not None else []
     if not records:
-        st.info("No finished epoch yet: start a run on the Setup page; the first histogram appears after epoch 1.")
+        st.info(nothing_yet(run, "the first histograms appear"))
         return
     info = run.info()
     last = records[-1]

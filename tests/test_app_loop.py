@@ -131,6 +131,9 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     # next round
     next(b for b in at.button if b.key == "next_round").click().run()
     assert not at.error, [e.value for e in at.error]
+    # until its first epoch the page says the new round is training (not "start a run"), and where round 1 is
+    waiting = " ".join(i.value for i in at.info)
+    assert "(round 2) is training" in waiting and "Run shown" in waiting, waiting
     wait_for_job(at)
     new = state.current_run()
     cfg = new.config()
