@@ -44,7 +44,9 @@ def rounds_table(run: RunDir) -> None:
                            "reviewed": r.reviewed,
                            # "-" until a review of this round's queue measures its precision (`lsw.queue`)
                            "wrong labels left (est.)": "-" if r.expected_left is None else f"{r.expected_left:,.0f}",
-                           "AUC": r.auc} for r in rows])
+                           "AUC": "-" if r.auc is None else f"{r.auc:.4f}"} for r in rows])
+    if all(r.auc is None for r in rows):  # known only with synthetic noise or true labels
+        frame = frame.drop(columns="AUC")
     st.dataframe(frame, hide_index=True, width="stretch")
 
 

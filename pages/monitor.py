@@ -64,13 +64,14 @@ def charts() -> None:
     note = alpha_note(info) if "alpha" in hists else None
     if note:
         st.caption(note)
-    left, right = st.columns(2)
-    if last.get("auc") is not None:
+    accuracy = curves(records, ["train_acc", "val_acc", "test_acc", "clean_loss", "val_loss"], "Accuracy and loss")
+    if last.get("auc") is None:  # no truth known: nothing to draw beside it
+        st.plotly_chart(accuracy, width="stretch", key="curve_acc")
+    else:
+        left, right = st.columns(2)
         left.plotly_chart(curves(records, ["auc", "f1", "recall", "fdr"], "Detection of wrong labels"),
                           width="stretch", key="curve_det")
-    right.plotly_chart(curves(records, ["train_acc", "val_acc", "test_acc", "clean_loss", "val_loss"],
-                                        "Accuracy and loss"),
-                       width="stretch", key="curve_acc")
+        right.plotly_chart(accuracy, width="stretch", key="curve_acc")
 
 
 charts()

@@ -155,3 +155,4 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     assert not at.exception
     rounds = [d for d in at.dataframe if "round" in d.value.columns]
     assert rounds and rounds[0].value["round"].tolist() == [1, 2]
+    assert all(0.5 < float(v) <= 1 for v in rounds[0].value["AUC"])  # synthetic noise: the truth is known
