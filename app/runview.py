@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import state
-from lsw.rundir import RunDir, RunInfo
+from lsw.rundir import DONE, FAILED, RUNNING, RunDir, RunInfo
 from lsw.samples import given_labels
 from lsw.store import Decision
 
@@ -75,6 +75,22 @@ def nothing_yet(run: RunDir | None, appears: str) -> str:
     how = "unknown" if status is None else "interrupted" if status.state == "running" else status.state
     return (f"{run.run_id} has no finished epoch ({how}): start or resume a run on the Setup page; {appears} "
             "after its first epoch.")
+
+
+def not_final(run: RunDir, info: RunInfo) -> str | None:
+    """What to say above a queue read from a run that has not finished (None for a finished run): its scores
+    are one epoch's, and the queue will change."""
+    status = run.status()
+    if status is None or status.state == DONE:
+        return None
+    job = state.registry().current()
+    live = job is not None and job.run_dir.resolve() == run.path.resolve() and job.snapshot().active
+    how = ("is still training" if live else "was interrupted" if status.state == RUNNING
+           else "failed" if status.state == FAILED else "was stopped")
+    then = ("" if live else " Setup says why it failed." if status.state == FAILED
+            else " Press Resume on Setup to finish it.")
+    return (f"This run {how}: the queue comes from the scores after epoch {info.epoch}, not the final ones, and "
+            f"changes as training goes on. Decisions made now are kept.{then}")
 
 
 def require() -> tuple[pd.DataFrame, RunInfo]:

@@ -29,6 +29,9 @@ with top[1]:
 top[2].button("Undo my last", key="undo", icon=":material/undo:", shortcut="U", on_click=undo, args=(info,),
               width="stretch")
 queue.metrics(df, final, info, thr)
+unfinished = runview.not_final(state.current_run(), info)
+if unfinished:
+    st.info(unfinished, icon=":material/hourglass_top:")
 ok, why = state.may_review()
 if not ok:
     st.warning(why)

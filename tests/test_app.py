@@ -400,6 +400,21 @@ def test_the_pages_say_when_scores_come_from_the_second_pass(app, tmp_path):
     assert [(m.label, m.value) for m in at.metric][0] == ("Epoch + second pass", "3/3")
     at.switch_page("../pages/review.py").run()
     assert ("Scores from", "pass 2") in [(m.label, m.value) for m in at.metric]
+    assert not any("not the final ones" in i.value for i in at.info)  # a finished run's queue is final
+
+
+def test_the_review_page_says_when_the_queue_is_not_final(app, tmp_path):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+    from lsw.rundir import RunDir
+
+    run = RunDir(tmp_path / "runs" / "20000101-000000-nf0000")
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=2, device="cpu"), run.path)
+    for state, said in [("running", "was interrupted"), ("stopped", "was stopped"), ("failed", "failed")]:
+        run.write_status(state)  # "running" with no live job: a run a crash or a restart cut short
+        at = app.switch_page("../pages/review.py").run()
+        shown = " ".join(i.value for i in at.info)
+        assert f"This run {said}: the queue comes from the scores after epoch 3" in shown, shown
 
 
 def test_the_monitor_says_why_alpha_sits_at_one_half_under_the_evidence_step(app, tmp_path):
