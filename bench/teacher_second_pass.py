@@ -1,13 +1,15 @@
-"""Does the second network learn better from the LSW network's predictions than from the labels alone?
+"""Does the second network learn better from the LSW network's predictions than from the labels alone, or
+from another share of the most trusted samples?
 
-    python bench/teacher_second_pass.py RUN [--teacher-weight W ...]
+    python bench/teacher_second_pass.py RUN [--teacher-weight W ...] [--keep K ...]
 
 RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
 small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
 trained again from the run's network, read from the run's checkpoint (the network after its last epoch), once
-for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone, the default). The
-first part of a run does not depend on the weight, so each line is what a run with that weight would give (for
-a small-loss run, the "averaged + second pass" row of `compare`). Prints, for each W, the AUC of the second
+for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone) and each kept share K of D^n
+(`--second-pass`; default: the run's own). The first part of a run depends on neither, so each line is what a
+run with that weight and share would give (for a small-loss run, the "averaged + second pass" row of
+`compare`). Prints, for each pair, the AUC of the second
 network's trust alone and of its mean with the first network's (the final trust), and that mean's F1 at the
 run's threshold. Runs on the CPU.
 """
@@ -34,6 +36,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run")
     ap.add_argument("--teacher-weight", type=float, nargs="+", default=[0.0, 0.5])
+    ap.add_argument("--keep", type=float, nargs="+", default=None, help="kept shares (default: the run's own)")
     args = ap.parse_args()
     run = RunDir(args.run)
     cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
@@ -53,11 +56,12 @@ def main() -> None:
 
     print(f"{run.path} ({cfg.method}): {len(lsw_trust)} audited, {p.is_noisy.mean():.1%} wrong; the run's final "
           f"trust {auc(stack[-1]):.4f}, its first network alone {auc(lsw_trust):.4f}", flush=True)
-    for w in args.teacher_weight:
-        sp = second_pass(dataclasses.replace(cfg, teacher_weight=w), p, data, lsw_trust, teacher=teacher)
+    for w, keep in [(w, k) for w in args.teacher_weight for k in args.keep or [cfg.second_pass]]:
+        sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep), p, data, lsw_trust,
+                         teacher=teacher)
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
-        print(f"  teacher weight {w:g}: second network alone {auc(sp.own):.4f}, mean with the first {final['auc']:.4f} "
-              f"(F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)
+        print(f"  keep {keep:g}, teacher weight {w:g}: second network alone {auc(sp.own):.4f}, mean with the "
+              f"first {final['auc']:.4f} (F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
