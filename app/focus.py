@@ -23,7 +23,13 @@ from lsw.store import Decision
 KEYS = {"correct": ("Keep label", "K"), "relabel": ("Relabel", "L"), "exclude": ("Exclude", "X"),
         "ambiguous": ("Ambiguous", "A")}  # Streamlit shows each button's key beside its label
 SHORTCUTS = ("K keep label · L relabel to the class chosen · X exclude · A ambiguous · S skip · U undo my last · "
-             "Tab then type to choose another class")
+             "Z zoom to the original file · Tab then type to choose another class")
+
+
+@st.dialog("The original file", width="large")
+def zoom(path, sid: str) -> None:
+    """The sample's own file at full resolution, in a window over the page (Escape closes it)."""
+    st.image(str(path), caption=f"{sid} at full resolution", width="stretch")
 
 
 def evidence(run: RunDir, info: RunInfo, row: pd.Series) -> None:
@@ -88,8 +94,8 @@ def view(df: pd.DataFrame, info: RunInfo, final: dict[str, Decision], latest: di
         st.image(pic, width=320) if isinstance(pic, bytes) else st.caption(pic)
         original = original_file(info.data, sid)
         if original is not None:
-            with st.popover("Zoom: the original file", icon=":material/zoom_in:"):
-                st.image(str(original), caption=f"{sid} at full resolution")
+            if st.button("Zoom: the original file", icon=":material/zoom_in:", key="focus-zoom", shortcut="Z"):
+                zoom(original, sid)
         else:
             st.caption(f"`{sid}` (no original file: shown at the training size)")
     with right:

@@ -45,9 +45,12 @@ def chance_accuracy(labels: np.ndarray) -> float:
 
 def above_chance(acc: float, labels: np.ndarray) -> bool:
     """Whether accuracy `acc` on held-out rows with (int, (n,)) `labels` is clearly above chance: above the
-    majority class's share plus two binomial standard errors on that many samples."""
+    majority class's share plus two binomial standard errors on that many samples. On so few rows that no
+    accuracy could clear that margin (4 rows of 2 classes: 50% + 50%), above the majority share at all: else a
+    small trusted set would read "at chance" at 100% and its run would never learn weights."""
     chance = chance_accuracy(labels)
-    return acc > chance + 2.0 * math.sqrt(chance * (1.0 - chance) / max(len(labels), 1))
+    margin = 2.0 * math.sqrt(chance * (1.0 - chance) / max(len(labels), 1))
+    return acc > (chance + margin if chance + margin < 1.0 else chance)
 
 
 def check_health(*, epoch: int, epochs: int, num_classes: int, acc: float, loss: float, labels: np.ndarray,

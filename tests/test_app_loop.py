@@ -156,3 +156,33 @@ def test_keyboard_review_focused_mode_and_next_round(app):  # noqa: F811
     rounds = [d for d in at.dataframe if "round" in d.value.columns]
     assert rounds and rounds[0].value["round"].tolist() == [1, 2]
     assert all(0.5 < float(v) <= 1 for v in rounds[0].value["AUC"])  # synthetic noise: the truth is known
+
+
+def test_focused_mode_zooms_to_the_original_file(app, tmp_path):  # noqa: F811
+    from PIL import Image
+
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+
+    rng = np.random.default_rng(0)
+    photos = tmp_path / "photos"
+    for name in ["cat", "dog"]:
+        (photos / name).mkdir(parents=True)
+    for k, name in enumerate(["cat", "dog"]):
+        for i in range(30):
+            pixels = np.clip(rng.normal(60 + 120 * k, 40, (90, 120, 3)), 0, 255).astype(np.uint8)
+            wrong = i >= 25  # 5 photos of each class filed under the other
+            Image.fromarray(pixels).save(photos / ["cat", "dog"][k ^ wrong] / f"{name}{i:02d}.jpg")
+    run_audit(RunConfig(data=f"folder:{photos}", clean_per_class=5, epochs=2, device="cpu", image_size=16),
+              tmp_path / "runs" / "20000101-000000-zm0000")
+    at = _name(app)
+    at.switch_page("../pages/review.py").run()
+    at.slider(key="review_thr").set_value(0.99).run()  # a 2-epoch model flags little: queue everything
+    at.toggle(key="focus_mode").set_value(True).run()
+    zoom = next(b for b in at.button if b.key == "focus-zoom")
+    assert zoom.proto.shortcut  # Z, listed with the other keys
+    zoom.click().run()
+    assert not at.exception
+    sid = at.session_state["focus_sid"]
+    full = [i for i in at.get("image") if f'caption: "{sid} at full resolution"' in str(i.proto)]
+    assert len(full) == 1, "no full-resolution image of the sample after Zoom"
