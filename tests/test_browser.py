@@ -224,7 +224,7 @@ def test_an_open_monitor_follows_jobs_started_stopped_and_resumed_in_another_tab
     try:
         monitor = open_app(browser, port, 1400)
         go(monitor, "Training monitor")
-        monitor.get_by_text("No run yet").wait_for(timeout=30_000)
+        monitor.get_by_text("No run yet: start one on the Setup page").wait_for(timeout=30_000)
         setup = open_app(browser, port, 1400)
         start_run(setup, epochs=200)
         # the open monitor tab picks the run up by itself: charts and a live status line
