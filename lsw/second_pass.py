@@ -111,6 +111,8 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
     noisy, clean = problem.split.noisy, problem.split.clean
     labels = problem.labels[noisy]
     kept = kept_positions(trust, config.second_pass)
+    if problem.reviewed is not None:  # a label a reviewer confirmed or gave is never left out
+        kept = np.union1d(kept, np.flatnonzero(problem.reviewed[noisy]))
     average = TrustAverage(len(noisy), config.epochs)
 
     def on_epoch(model: torch.nn.Module, epoch: int) -> None:
