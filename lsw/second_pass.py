@@ -105,8 +105,9 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
                 on_progress: Callable[[int, int, int], None] | None = None,
                 cancel: threading.Event | None = None, teacher: torch.nn.Module | None = None) -> SecondPass:
     """Train the second network on the `config.second_pass` fraction of D^n with the highest `trust` (the
-    LSW run's, float (n_noisy,)), the reviewed rows of D^n (`Problem.reviewed`) and D^c, for `config.epochs` epochs (`lsw.retrain.fit`: plain SGD, the
-    same schedule and augmentation), and score D^n with it. on_progress(epoch, step, steps) every step.
+    LSW run's, float (n_noisy,)), the reviewed rows of D^n (`Problem.reviewed`) and D^c, for `config.epochs`
+    epochs (`lsw.retrain.fit`: plain SGD, the same schedule and augmentation), and score D^n with it.
+    on_progress(epoch, step, steps) every step.
     teacher: the LSW network, whose predictions make up `config.teacher_weight` of the targets (none: the
     given labels alone)."""
     started = time.perf_counter()
