@@ -7,6 +7,8 @@ store, so each sees the other's decisions.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -27,7 +29,7 @@ SHORTCUTS = ("K keep label · L relabel to the class chosen · X exclude · A am
 
 
 @st.dialog("The original file", width="large")
-def zoom(path, sid: str) -> None:
+def zoom(path: Path, sid: str) -> None:
     """The sample's own file at full resolution, in a window over the page (Escape closes it)."""
     st.image(str(path), caption=f"{sid} at full resolution", width="stretch")
 

@@ -59,12 +59,20 @@ def load(run: RunDir | None) -> tuple[pd.DataFrame, RunInfo] | None:
     return _table(str(run.path), info.epoch), info
 
 
+def _live_job(run: RunDir | None):
+    """The job training `run` now, or None."""
+    job = state.registry().current()
+    if run is None or job is None or job.run_dir.resolve() != run.path.resolve() or not job.snapshot().active:
+        return None
+    return job
+
+
 def nothing_yet(run: RunDir | None, appears: str) -> str:
     """Why a page has nothing of `run` to show (no run, or none of its epochs finished), ending with what
     `appears` after its first epoch ("its samples appear here"). A run still training says so, and where the
     previous round's queue is, rather than asking for a run to be started."""
-    job = state.registry().current()
-    if run is not None and job is not None and job.run_dir.resolve() == run.path.resolve() and job.snapshot().active:
+    job = _live_job(run)
+    if job is not None:
         later = job.config.round > 1  # the job's config: the run folder may not be written yet
         which = f"round {job.config.round}" if later else "run"
         earlier = " The earlier rounds stay under **Run shown** in the sidebar." if later else ""
@@ -72,7 +80,7 @@ def nothing_yet(run: RunDir | None, appears: str) -> str:
     if run is None or not run.exists():
         return f"No run yet: start one on the Setup page; {appears} after its first epoch."
     status = run.status()
-    how = "unknown" if status is None else "interrupted" if status.state == "running" else status.state
+    how = "unknown" if status is None else "interrupted" if status.state == RUNNING else status.state
     return (f"{run.run_id} has no finished epoch ({how}): start or resume a run on the Setup page; {appears} "
             "after its first epoch.")
 
@@ -83,8 +91,7 @@ def not_final(run: RunDir, info: RunInfo) -> str | None:
     status = run.status()
     if status is None or status.state == DONE:
         return None
-    job = state.registry().current()
-    live = job is not None and job.run_dir.resolve() == run.path.resolve() and job.snapshot().active
+    live = _live_job(run) is not None
     how = ("is still training" if live else "was interrupted" if status.state == RUNNING
            else "failed" if status.state == FAILED else "was stopped")
     then = ("" if live else " Setup says why it failed." if status.state == FAILED
