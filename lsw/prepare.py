@@ -35,8 +35,6 @@ class Problem:
         labels) or "unverified" (drawn at random from the source's own labels: the pages and CLI warn).
     unverified: how many rows of the trusted set (D^c and validation) carry labels no one checked.
     trusted_set: the `lsw.trusted.TrustedSet` of `config.trusted`, or None.
-    reviewed: bool (N,), the D^n rows a reviewer kept or relabeled in an earlier round (trained on with the
-        reviewer's label), or None when the run has no trusted set.
     """
 
     source: Source
@@ -48,7 +46,6 @@ class Problem:
     clean_origin: str = ORIGIN_RANDOM
     unverified: int = 0
     trusted_set: TrustedSet | None = None
-    reviewed: np.ndarray | None = None
 
     @property
     def is_noisy(self) -> np.ndarray | None:
@@ -123,8 +120,7 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
         labels[applied.trusted | applied.reviewed] = applied.labels[applied.trusted | applied.reviewed]
     origin, unverified = _clean_origin(config, ts, train, split)
     rate = None if true_labels is None else realised_rate(true_labels[split.noisy], labels[split.noisy])
-    reviewed = None if ts is None else applied.reviewed
-    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts, reviewed)
+    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts)
 
 
 def _clean_origin(config: RunConfig, ts: TrustedSet | None, train, split: Split) -> tuple[str, int]:

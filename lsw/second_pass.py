@@ -1,6 +1,5 @@
-"""The second pass: a fresh network, trained on the part of D^n the LSW run trusts most (plus D^c, and the
-samples a reviewer kept or relabeled in an earlier round: a checked label is never left out), scores all of
-D^n again; the run's final trust is the mean of the two networks' trust.
+"""The second pass: a fresh network, trained on the part of D^n the LSW run trusts most (plus D^c),
+scores all of D^n again; the run's final trust is the mean of the two networks' trust.
 
 Why. The LSW network trains on every audited sample, each weighted by its alpha, and early in the run,
 before alpha is learned, the wrong labels weigh as much as the right ones (the paper retrains from
@@ -67,8 +66,7 @@ PHASE = "second pass"  # its name in progress reports and in the run's metrics
 class SecondPass:
     """model: the second network. trust: the run's final trust over D^n (split order), the mean of the LSW
     trust and the second network's own. own: the second network's trust (averaged over the second half of its
-    epochs). n_kept: audited samples it trained on, reviewed ones included (D^c comes on top). seconds: wall
-    time."""
+    epochs). n_kept: audited samples it trained on (D^c comes on top). seconds: wall time."""
 
     model: torch.nn.Module
     trust: np.ndarray
@@ -105,17 +103,14 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
                 on_progress: Callable[[int, int, int], None] | None = None,
                 cancel: threading.Event | None = None, teacher: torch.nn.Module | None = None) -> SecondPass:
     """Train the second network on the `config.second_pass` fraction of D^n with the highest `trust` (the
-    LSW run's, float (n_noisy,)), the reviewed rows of D^n (`Problem.reviewed`) and D^c, for `config.epochs`
-    epochs (`lsw.retrain.fit`: plain SGD, the same schedule and augmentation), and score D^n with it.
-    on_progress(epoch, step, steps) every step.
+    LSW run's, float (n_noisy,)) plus D^c, for `config.epochs` epochs (`lsw.retrain.fit`: plain SGD, the
+    same schedule and augmentation), and score D^n with it. on_progress(epoch, step, steps) every step.
     teacher: the LSW network, whose predictions make up `config.teacher_weight` of the targets (none: the
     given labels alone)."""
     started = time.perf_counter()
     noisy, clean = problem.split.noisy, problem.split.clean
     labels = problem.labels[noisy]
     kept = kept_positions(trust, config.second_pass)
-    if problem.reviewed is not None:  # a label a reviewer confirmed or gave is never left out
-        kept = np.union1d(kept, np.flatnonzero(problem.reviewed[noisy]))
     average = TrustAverage(len(noisy), config.epochs)
 
     def on_epoch(model: torch.nn.Module, epoch: int) -> None:

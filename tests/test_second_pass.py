@@ -70,29 +70,3 @@ def test_second_pass_zero_keeps_the_lsw_run_alone(tmp_path):
     run = RunDir(tmp_path / "run")
     assert run.epochs() == [1, 2, 3, 4] and s["second_pass"] is None
     assert run.metrics()[-1]["phase"] == "lsw"
-
-
-def test_the_samples_a_reviewer_labeled_are_always_kept(monkeypatch):
-    import dataclasses
-
-    import torch
-
-    from lsw.device_data import DeviceImages
-    from lsw.prepare import prepare
-
-    trained_on = []
-    monkeypatch.setattr(second_pass_module, "fit", lambda config, problem, rows, *a, **k: trained_on.append(rows)
-                        or torch.nn.Linear(1, 1))
-    cfg = RunConfig(**{**FAST, "epochs": 1})
-    problem = prepare(cfg, progress=False)
-    noisy = problem.split.noisy
-    trust = np.linspace(1, 0, len(noisy))  # the last positions are the least trusted
-    reviewed = np.zeros(len(problem.labels), dtype=bool)
-    reviewed[noisy[-3:]] = True  # a reviewer kept or relabeled three of the least trusted
-    data = DeviceImages(problem.source.train.images, torch.device("cpu"))
-    for mask, extra in ((None, 0), (reviewed, 3)):
-        trained_on.clear()
-        sp = second_pass_module.second_pass(cfg, dataclasses.replace(problem, reviewed=mask), data, trust)
-        rows = set(trained_on[0].tolist())
-        assert (set(noisy[-3:].tolist()) <= rows) == (mask is not None)
-        assert sp.n_kept == round(0.9 * len(noisy)) + extra
