@@ -61,10 +61,8 @@ def load(run: RunDir | None) -> tuple[pd.DataFrame, RunInfo] | None:
 
 def _live_job(run: RunDir | None):
     """The job training `run` now, or None."""
-    job = state.registry().current()
-    if run is None or job is None or job.run_dir.resolve() != run.path.resolve() or not job.snapshot().active:
-        return None
-    return job
+    job = state.registry().job_for(run)
+    return job if job is not None and job.snapshot().active else None
 
 
 def nothing_yet(run: RunDir | None, appears: str) -> str:

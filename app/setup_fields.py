@@ -3,13 +3,13 @@ dashboard, a second tab) starts from the run the pages show, so the annotator fi
 set and settings rather than the demo's digits with synthetic noise."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from lsw.config import METAS
+from lsw.errors import LswError
 from lsw.imagesize import MAX_SIZE, MIN_SIZE
 from lsw.models import MODELS
+from lsw.rundir import RunDir
 from lsw.scoring import SCORES
+from lsw.trusted import REVIEWS, VERIFIED, TrustedSet
 
 USER_DATA = ("folder", "csv")
 NOISE_TYPES = ("none", "symmetric", "asymmetric", "instance")
@@ -24,21 +24,29 @@ CHOICES = {"setup_model": ("auto", *MODELS), "setup_meta": tuple(METAS), "setup_
            "setup_noise_type": NOISE_TYPES}
 
 
-def verified_per_class(trusted_path: str | None, num_classes: int) -> int | None:
-    """How many samples a class the run's verified sample held (its trusted file's `labels`), rounded; None
-    when the run has no readable trusted file."""
-    try:
-        labels = json.loads(Path(trusted_path).read_text())["labels"] if trusted_path else None
-    except (OSError, ValueError, KeyError, TypeError):
+def verified_per_class(trusted: TrustedSet | None, num_classes: int) -> int | None:
+    """How many samples a class the run's verified sample held (its trusted set's `labels`), rounded; None
+    without one."""
+    if trusted is None or not trusted.labels:
         return None
-    return max(1, round(len(labels) / max(num_classes, 1))) if labels else None
+    return max(1, round(len(trusted.labels) / max(num_classes, 1)))
 
 
-def fields_from_run(config: dict, builtins: list[str]) -> dict[str, object]:
+def setup_from_run(run: RunDir, builtins: list[str]) -> dict[str, object]:
+    """`fields_from_run` for `run`, with the copy of the trusted set its folder keeps (an unreadable copy: the
+    sample size stays Setup's default)."""
+    try:
+        trusted = run.trusted_set()
+    except LswError:
+        trusted = None
+    return fields_from_run(run.config(), builtins, trusted)
+
+
+def fields_from_run(config: dict, builtins: list[str], trusted: TrustedSet | None = None) -> dict[str, object]:
     """Setup's session keys for a run's `config` (`config.json`), each value one its field accepts (a run
     started from the CLI may hold others: those fields keep Setup's defaults); empty when the run's source is
     not one Setup offers (a packed CIFAR-10 file, say)."""
-    return {k: v for k, v in _fields(config, builtins).items() if _fits(k, v)}
+    return {k: v for k, v in _fields(config, builtins, trusted).items() if _fits(k, v)}
 
 
 def _fits(key: str, value: object) -> bool:
@@ -48,7 +56,7 @@ def _fits(key: str, value: object) -> bool:
     return key not in CHOICES or value in CHOICES[key]
 
 
-def _fields(config: dict, builtins: list[str]) -> dict[str, object]:
+def _fields(config: dict, builtins: list[str], trusted: TrustedSet | None) -> dict[str, object]:
     data = str(config.get("data") or "")
     kind, _, path = data.partition(":")
     if data in builtins:
@@ -69,9 +77,9 @@ def _fields(config: dict, builtins: list[str]) -> dict[str, object]:
         out["setup_noise_rate"] = float(rate)
     if config.get("image_size"):
         out["setup_image_size"] = int(config["image_size"])
-    if config.get("clean_set") in ("verified", "reviews"):
+    if config.get("clean_set") in (VERIFIED, REVIEWS):
         out["setup_clean_by"] = "verify"
-        per_class = verified_per_class(config.get("trusted"), len(config.get("classes") or []))
+        per_class = verified_per_class(trusted, len(config.get("classes") or []))
         if per_class is not None:
             out["setup_verify_n"] = per_class
     else:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import state, verify
 from app.progress import job_panel
-from app.setup_fields import BOUNDS, CHOICES, NOISE_TYPES, USER_DATA, fields_from_run
+from app.setup_fields import BOUNDS, CHOICES, NOISE_TYPES, USER_DATA, setup_from_run
 from lsw.config import METAS, RunConfig
 from lsw.data import builtin_sources
 from lsw.device_data import resolve_device
@@ -24,7 +24,7 @@ builtins = builtin_sources()
 ss = st.session_state
 run = state.current_run()
 if "setup_kind" not in ss and run is not None:  # a new session: start from the run shown, not the demo
-    ss.update(fields_from_run(run.config(), builtins))
+    ss.update(setup_from_run(run, builtins))
 ss.setdefault("setup_kind", builtins[0])
 ss.setdefault("setup_path", "")
 ss.setdefault("setup_noise_type", "symmetric")  # the built-in sets are demos: evaluate on known noise

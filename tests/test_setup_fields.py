@@ -1,7 +1,6 @@
 """Setup's fields from a run's config (`app.setup_fields`): a new session starts from the run shown."""
-import json
-
-from app.setup_fields import fields_from_run, verified_per_class
+from app.setup_fields import fields_from_run, setup_from_run, verified_per_class
+from lsw.trusted import TrustedSet
 
 FOLDER = {"data": "folder:/photos/cats", "noise": None, "noise_seed": 0, "epochs": 15, "model": "auto",
           "batch_size": 64, "lr": 0.05, "start_epoch": 2, "threshold": 0.3, "retrain_epochs": 0, "second_pass": 0.9,
@@ -9,10 +8,9 @@ FOLDER = {"data": "folder:/photos/cats", "noise": None, "noise_seed": 0, "epochs
           "clean_per_class": None, "classes": ["cat", "dog"]}
 
 
-def test_a_verified_folder_run_gives_the_folder_no_noise_and_its_sample_size(tmp_path):
-    trusted = tmp_path / "t.json"
-    trusted.write_text(json.dumps({"labels": {f"s{i}": "cat" for i in range(10)}}))
-    f = fields_from_run({**FOLDER, "trusted": str(trusted)}, ["digits"])
+def test_a_verified_folder_run_gives_the_folder_no_noise_and_its_sample_size():
+    trusted = TrustedSet("fp", "verified", labels={f"s{i}": "cat" for i in range(10)})
+    f = fields_from_run(FOLDER, ["digits"], trusted)
     assert (f["setup_kind"], f["setup_path"], f["setup_noise_type"]) == ("folder", "/photos/cats", "none")
     assert (f["setup_clean_by"], f["setup_verify_n"], f["setup_epochs"], f["setup_image_size"]) == ("verify", 5, 15, 64)
     assert (f["setup_batch"], f["setup_lr"]) == (64, 0.05)
@@ -37,10 +35,21 @@ def test_values_setup_cannot_show_are_left_to_its_defaults():
     assert fields_from_run({**FOLDER, "data": "fashion-mnist"}, ["digits"]) == {}  # not on this machine
 
 
-def test_verified_per_class_reads_the_trusted_file(tmp_path):
+def test_verified_per_class_reads_the_trusted_set():
     assert verified_per_class(None, 10) is None
-    assert verified_per_class(str(tmp_path / "missing.json"), 10) is None
-    (tmp_path / "bad.json").write_text("{")
-    assert verified_per_class(str(tmp_path / "bad.json"), 10) is None
-    (tmp_path / "t.json").write_text(json.dumps({"labels": {str(i): "a" for i in range(39)}}))
-    assert verified_per_class(str(tmp_path / "t.json"), 10) == 4
+    assert verified_per_class(TrustedSet("fp", "verified"), 10) is None
+    assert verified_per_class(TrustedSet("fp", "verified", labels={str(i): "a" for i in range(39)}), 10) == 4
+
+
+def test_an_unreadable_copy_of_the_trusted_set_leaves_the_sample_size_to_setup(tmp_path):
+    class Run:  # a run folder whose trusted.json copy is corrupt
+        def config(self):
+            return FOLDER
+
+        def trusted_set(self):
+            from lsw.errors import LswError
+
+            raise LswError("trusted set t.json cannot be read")
+
+    f = setup_from_run(Run(), ["digits"])
+    assert f["setup_clean_by"] == "verify" and "setup_verify_n" not in f
