@@ -40,7 +40,9 @@ def decide(info: RunInfo, items: list[dict], action: str) -> None:
             change = c.action + (f" to {c.new_label}" if c.new_label else "")
             notify(f"{r.decision.sample_id} was changed by {c.reviewer} at {c.ts} ({change}); "
                    "your decision was recorded after it.", ":material/warning:")
-    notify(f"{ACTION_LABELS[action]}: {len(results)} sample(s) recorded")
+    fresh = sum(not r.repeated for r in results)
+    notify(f"{ACTION_LABELS[action]}: {fresh} sample(s) recorded"
+           + (f", {len(results) - fresh} already recorded so" if fresh < len(results) else ""))
 
 
 def undo(info: RunInfo) -> None:

@@ -95,10 +95,13 @@ class Decision:
 @dataclass(frozen=True)
 class RecordResult:
     """The decision written, and `conflict`: another reviewer's decision on the same sample made after
-    the one the caller had seen (`expected_last_id`), or None."""
+    the one the caller had seen (`expected_last_id`), or None. `repeated`: the decision was already the
+    sample's effective one, by the same reviewer in the same run, so nothing was written and `decision`
+    is that earlier row (a click delivered twice records once)."""
 
     decision: Decision
     conflict: Decision | None
+    repeated: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,13 @@ class ReviewStore:
                 raise LswError(f"decision {p.undoes} is not a decision on {p.sample_id} that can be undone")
             if c.execute("SELECT 1 FROM decisions WHERE undoes=? AND action='undo'", (p.undoes,)).fetchone():
                 raise LswError(f"decision {p.undoes} on {p.sample_id} is already undone")
+        if p.action != "undo":
+            same = c.execute(f"SELECT * FROM decisions d WHERE dataset=? AND sample_id=? AND {_NOT_UNDONE}"
+                             " ORDER BY id DESC LIMIT 1", (dataset, p.sample_id)).fetchone()
+            if same is not None and (same["reviewer"], same["action"], same["new_label"], same["run_id"],
+                                     same["given_label"]) == (reviewer, p.action, p.new_label, p.run_id,
+                                                              p.given_label):
+                return RecordResult(_decision(same), None, repeated=True)
         conflict = None
         if p.expected_last_id is not None:
             other = c.execute("SELECT * FROM decisions WHERE dataset=? AND sample_id=? AND id>?"

@@ -202,8 +202,13 @@ def test_final_states_match_a_simple_model(ops):
         for op in ops:
             if op[0] == "rec":
                 _, who, sid, action = op
-                live.append(s.record("ds", sid, who, action, new_label="dog").decision)
-                rows += 1
+                now = [d for d in live if d.sample_id == sid]
+                r = s.record("ds", sid, who, action, new_label="dog")
+                # the same reviewer repeating the sample's effective decision writes nothing
+                assert r.repeated == bool(now and (now[-1].reviewer, now[-1].action) == (who, action))
+                if not r.repeated:
+                    live.append(r.decision)
+                    rows += 1
             else:
                 mine = [d for d in live if d.reviewer == op[1]]
                 undo = s.undo_last("ds", op[1])
@@ -250,6 +255,24 @@ def test_threads_lose_nothing(s):
     assert [d.ts for d in log] == sorted(d.ts for d in log)  # time order follows id order
 
 
+def test_a_decision_delivered_twice_is_recorded_once(s):
+    """A click the dashboard receives twice (a rerun racing a refresh) must not log the decision twice."""
+    first = s.record("ds", "a", "ann", "correct", given_label="cat", run_id="r1", expected_last_id=0)
+    again = s.record("ds", "a", "ann", "correct", given_label="cat", run_id="r1", expected_last_id=0)
+    assert again.repeated and again.decision == first.decision and again.conflict is None
+    assert [d.id for d in s.decisions("ds")] == [first.decision.id]
+    # anything else is a new decision: another reviewer, another run, another action, after an undo
+    assert not s.record("ds", "a", "bob", "correct", given_label="cat", run_id="r1").repeated
+    assert not s.record("ds", "a", "ann", "correct", given_label="cat", run_id="r2").repeated
+    assert not s.record("ds", "a", "ann", "exclude", given_label="cat", run_id="r2").repeated
+    s.undo_last("ds", "ann")
+    assert s.final_states("ds")["a"].action == "correct"
+    many = s.record_many("ds", [dict(sample_id="a"), dict(sample_id="b")], "ann", "correct", given_label="cat",
+                         run_id="r2")
+    assert [r.repeated for r in many] == [True, False]
+    assert len(s.decisions("ds")) == 6
+
+
 def test_concurrent_undos_never_cancel_the_same_decision(s):
     s.record_many("ds", [dict(sample_id=f"s{i}") for i in range(20)], "ann", "exclude")
     undone = []
@@ -261,7 +284,7 @@ def test_concurrent_undos_never_cancel_the_same_decision(s):
 def _proc_writer(path, k):
     s = ReviewStore(path)
     for i in range(50):
-        s.record("ds", f"p{k}-{i}" if i % 2 else "shared", f"rev{k}", "exclude")
+        s.record("ds", f"p{k}-{i}" if i % 2 else "shared", f"rev{k}", "relabel", new_label=f"{k}-{i}")
 
 
 def test_processes_lose_nothing(tmp_path):
