@@ -16,7 +16,9 @@ st.caption("Each method gives every sample a trust score (higher = trusted) on t
 root = compare_root()
 runs = comparisons(root)
 if not runs:
-    st.info("No comparison yet. Run one from a terminal, for example:")
+    st.info("No comparison yet. A comparison scores each method against the true labels, so it needs a source "
+            "whose wrong labels are known (synthetic noise on a built-in set, or a true-label column); a folder "
+            "with only its own labels cannot be compared. Run one from a terminal, for example:")
     st.code(f"python -m lsw compare --data digits --noise symmetric:0.3 --clean-per-class 10 --epochs 10 "
             f"--out {root}/digits-sym30")
     st.stop()

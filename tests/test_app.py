@@ -398,6 +398,7 @@ def test_the_pages_say_when_scores_come_from_the_second_pass(app, tmp_path):
     at = app.switch_page("../pages/monitor.py").run()
     assert not at.exception
     assert [(m.label, m.value) for m in at.metric][0] == ("Epoch + second pass", "3/3")
+    assert [m.value for m in at.metric if m.label == "Validation accuracy"][0].endswith("%")
     at.switch_page("../pages/review.py").run()
     assert ("Scores from", "pass 2") in [(m.label, m.value) for m in at.metric]
     assert not any("not the final ones" in i.value for i in at.info)  # a finished run's queue is final
@@ -415,6 +416,17 @@ def test_the_review_page_says_when_the_queue_is_not_final(app, tmp_path):
         at = app.switch_page("../pages/review.py").run()
         shown = " ".join(i.value for i in at.info)
         assert f"This run {said}: the queue comes from the scores after epoch 3" in shown, shown
+
+
+def test_the_monitor_says_when_no_trusted_sample_is_held_out(app, tmp_path):
+    from lsw.audit import run_audit
+    from lsw.config import RunConfig
+
+    run_audit(RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, val_frac=0, epochs=2, device="cpu",
+                        second_pass=0), tmp_path / "runs" / "20000101-000000-nv0000")
+    at = app.switch_page("../pages/monitor.py").run()
+    shown = [m for m in at.metric if m.label == "Validation accuracy"][0]
+    assert shown.value == "none held out" and "health check reads the clean set" in shown.help
 
 
 def test_the_monitor_says_why_alpha_sits_at_one_half_under_the_evidence_step(app, tmp_path):
