@@ -20,7 +20,7 @@ if not runs:
             "whose wrong labels are known (synthetic noise on a built-in set, or a true-label column); a folder "
             "with only its own labels cannot be compared. Run one from a terminal, for example:")
     st.code(f"python -m lsw compare --data digits --noise symmetric:0.3 --clean-per-class 10 --epochs 10 "
-            f"--out {root}/digits-sym30")
+            f"--out {root}/digits-sym30", wrap_lines=True)
     st.stop()
 picked = st.selectbox("Comparison", runs, format_func=lambda p: p.name)
 result = load_comparison(picked)

@@ -49,10 +49,10 @@ def charts() -> None:
                    help="After the LSW epochs a second network, trained on the most trusted samples, scores them "
                         "all again (shown as the last epoch); the final trust averages both." if second else None)
     held_out = last.get("val_acc") is not None
-    cols[1].metric("Validation accuracy", f"{last['val_acc']:.1%}" if held_out else "none held out",
+    cols[1].metric("Validation accuracy", f"{last['val_acc']:.1%}" if held_out else "none",
                    help="On the part of the trusted set held out from training and from the meta-gradient"
-                   if held_out else "Every trusted sample is in the clean set (a verified set is used whole), so "
-                   "none is held out; the health check reads the clean set itself")
+                   if held_out else "None held out: every trusted sample is in the clean set (a verified set is used "
+                   "whole); the health check reads the clean set itself")
     cols[2].metric("Test accuracy", "-" if last.get("test_acc") is None else f"{last['test_acc']:.1%}")
     cols[3].metric("Detection AUC", "-" if last.get("auc") is None else f"{last['auc']:.3f}",
                    help="Known only with synthetic noise or true labels; higher = better")
