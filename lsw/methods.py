@@ -62,6 +62,10 @@ class Method:
         """After a data-parallel epoch: take each sample's state from the process that held it (`held`: this
         process's positions in D^n)."""
 
+    def pin(self, fixed: np.ndarray) -> None:
+        """fixed: bool (n,) over D^n, the samples whose label a reviewer gave in an earlier round. A method that
+        learns a weight per sample keeps theirs at 1; the others train on every sample alike."""
+
 
 class LSW(Method):
     """alpha = sigmoid(w); w from the sum of a sample's scaled meta-gradients (`config.alpha_step`; see
@@ -78,6 +82,7 @@ class LSW(Method):
         self.grad_scale = torch.zeros((), device=device)
         self.grad_scale_n = 0
         self.first_epoch = -1  # the first epoch of alpha learning (see `lsw.train.Trainer.learning_alpha`)
+        self.fixed = torch.zeros(n, dtype=torch.bool, device=device)  # alpha pinned at 1 (`pin`)
 
     def w(self, pos: torch.Tensor | slice = slice(None)) -> torch.Tensor:
         """The logits w of alpha at `pos`.
@@ -95,14 +100,15 @@ class LSW(Method):
 
     def step(self, model, opt, x, y, pos, clean, lr, epoch):
         step = LSW_STEPS[self.config.meta]
-        audited = pos < self.n  # the rest are D^c's rows, trained on at weight 1
-        alpha = torch.where(audited, torch.sigmoid(self.w(pos.clamp(max=self.n - 1))), 1.0)
+        at = pos.clamp(max=self.n - 1)
+        learned = (pos < self.n) & ~self.fixed[at]  # the rest: D^c's rows and reviewed samples, at weight 1
+        alpha = torch.where(learned, torch.sigmoid(self.w(at)), 1.0)
         res = step(model, opt, x, y, alpha, clean, eta=lr)
         if res.grad_alpha is not None:
             if self.first_epoch < 0:
                 self.first_epoch = epoch
-            # masked rather than indexed by `audited`, so the step stays free of host syncs
-            at, mask = pos.clamp(max=self.n - 1), audited.to(self.total.dtype)
+            # masked rather than indexed by `learned`, so the step stays free of host syncs
+            mask = learned.to(self.total.dtype)
             g = self.scaled(res.grad_alpha, epoch == self.first_epoch).to(mask.dtype) * mask
             self.total.index_add_(0, at, g)
             self.squares.index_add_(0, at, g * g)
@@ -123,7 +129,13 @@ class LSW(Method):
         return grad_alpha / self.grad_scale.clamp_min(1e-20)
 
     def scores(self, eval_loss):
-        return torch.sigmoid(self.w()).cpu().numpy()
+        return torch.where(self.fixed, 1.0, torch.sigmoid(self.w())).cpu().numpy()
+
+    def pin(self, fixed):
+        """Alpha stays 1 for a sample a reviewer labeled in an earlier round: its label is checked, and it trains
+        at full weight like D^c (measured on the digits audit loop: README, *The audit loop with a simulated
+        reviewer*)."""
+        self.fixed = torch.as_tensor(np.asarray(fixed, dtype=bool), device=self.device)
 
     def merge(self, held):
         held = held[held < self.n]

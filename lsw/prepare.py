@@ -35,6 +35,8 @@ class Problem:
         labels) or "unverified" (drawn at random from the source's own labels: the pages and CLI warn).
     unverified: how many rows of the trusted set (D^c and validation) carry labels no one checked.
     trusted_set: the `lsw.trusted.TrustedSet` of `config.trusted`, or None.
+    reviewed: bool (N,), the rows of D^n whose label a reviewer gave in an earlier round (the trusted set's
+        `reviewed`); None without a trusted set.
     """
 
     source: Source
@@ -46,6 +48,7 @@ class Problem:
     clean_origin: str = ORIGIN_RANDOM
     unverified: int = 0
     trusted_set: TrustedSet | None = None
+    reviewed: np.ndarray | None = None
 
     @property
     def is_noisy(self) -> np.ndarray | None:
@@ -120,7 +123,8 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
         labels[applied.trusted | applied.reviewed] = applied.labels[applied.trusted | applied.reviewed]
     origin, unverified = _clean_origin(config, ts, train, split)
     rate = None if true_labels is None else realised_rate(true_labels[split.noisy], labels[split.noisy])
-    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts)
+    reviewed = None if ts is None else applied.reviewed.copy()
+    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts, reviewed)
 
 
 def _clean_origin(config: RunConfig, ts: TrustedSet | None, train, split: Split) -> tuple[str, int]:

@@ -64,6 +64,8 @@ class Trainer:
         self.labels = torch.as_tensor(problem.labels, device=self.device)
         self.model, self.optimizer = build_training(config, train.shape, train.num_classes, self.device, config.seed)
         self.method = make_method(config.method, len(self.noisy), config, self.device)
+        if problem.reviewed is not None:
+            self.method.pin(problem.reviewed[problem.split.noisy])
         # the rows the real steps train on: D^n, then D^c for a method that trains on it too (positions past
         # D^n's end are D^c's rows, and the method gives them weight 1)
         self.rows = torch.cat([self.noisy, self.clean]) if self.method.trains_on_clean else self.noisy

@@ -78,6 +78,18 @@ def test_clean_rows_train_at_weight_one_and_keep_no_state(fake_step):
     assert fake_step["alpha"][0] == 1.0 and fake_step["alpha"][1] == pytest.approx(1 / (1 + math.exp(-1)))  # w = -total
 
 
+def test_a_sample_a_reviewer_labeled_trains_at_weight_one_and_learns_no_weight(fake_step):
+    lsw = methods.LSW(3, RunConfig(alpha_step="sum", eta_alpha=1.0, alpha_norm="none", train_on_clean=True),
+                      torch.device("cpu"))
+    lsw.pin(np.array([False, True, False]))
+    visit(lsw, fake_step, [0, 1, 2, 3], [-1.0, -4.0, 2.0, 5.0])  # position 3 is a D^c row
+    np.testing.assert_allclose(fake_step["alpha"].numpy(), [0.5, 1.0, 0.5, 1.0])
+    np.testing.assert_allclose(lsw.total.numpy(), [-1.0, 0.0, 2.0])  # the pinned sample's meta-gradient is not kept
+    visit(lsw, fake_step, [1, 0], [3.0, 1.0])
+    assert fake_step["alpha"][0] == 1.0
+    np.testing.assert_allclose(lsw.scores(None), [0.5, 1.0, 1 / (1 + math.exp(2.0))], rtol=1e-6)
+
+
 def test_a_checkpoint_written_before_the_squares_were_kept_keeps_its_weights():
     cfg = RunConfig.from_dict({"eta_alpha": 2.0})  # a config recorded then reads as the "sum" step
     assert cfg.alpha_step == "sum" and not cfg.train_on_clean

@@ -130,6 +130,9 @@ def test_verified_round_then_next_round_from_its_reviews(tmp_path):
     assert TrustedSet.read(tmp_path / "r2-trusted.json").reviewed == {sid(0): "3", sid(1): flagged.iloc[1].label_name}
     assert s2["classes"][s2["labels"][position[sid(0)]]] == "3"  # trained on the reviewer's label
     assert s2["given_labels"][position[sid(0)]] == smp["labels"][position[sid(0)]]  # given the one they saw
+    alpha2 = r2.sample_table().set_index("id").alpha
+    assert alpha2[sid(0)] == 1.0 and alpha2[sid(1)] == 1.0  # a reviewed label's weight is not learned again
+    assert alpha2[sid(3)] != 1.0  # an ambiguous one's is
     assert sid(2) not in in_run(s2) and ids[1] not in in_run(s2)  # excluded, in both rounds
     assert sid(3) in set(s2["ids"][s2["noisy_index"]])  # ambiguous: audited, not trusted
     rounds = round_rows(r2, s)
