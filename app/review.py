@@ -42,7 +42,7 @@ def decide(info: RunInfo, items: list[dict], action: str) -> None:
                    "your decision was recorded after it.", ":material/warning:")
     fresh = sum(not r.repeated for r in results)
     notify(f"{ACTION_LABELS[action]}: {fresh} sample(s) recorded"
-           + (f", {len(results) - fresh} already recorded so" if fresh < len(results) else ""))
+           + (f"; {len(results) - fresh} already had this decision" if fresh < len(results) else ""))
 
 
 def undo(info: RunInfo) -> None:
