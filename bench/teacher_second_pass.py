@@ -58,11 +58,12 @@ def main() -> None:
 
     print(f"{run.path} ({cfg.method}): {len(lsw_trust)} audited, {p.is_noisy.mean():.1%} wrong; the run's final "
           f"trust {auc(stack[-1]):.4f}, its first network alone {auc(lsw_trust):.4f}", flush=True)
+    epochs = args.epochs or cfg.epochs
     for w, keep in [(w, k) for w in args.teacher_weight for k in args.keep or [cfg.second_pass]]:
-        sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep, epochs=args.epochs or cfg.epochs),
-                         p, data, lsw_trust, teacher=teacher)
+        sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep, epochs=epochs), p, data,
+                         lsw_trust, teacher=teacher)
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
-        print(f"  keep {keep:g}, teacher weight {w:g}, {args.epochs or cfg.epochs} epochs: second network alone "
+        print(f"  keep {keep:g}, teacher weight {w:g}, {epochs} epochs: second network alone "
               f"{auc(sp.own):.4f}, mean with the "
               f"first {final['auc']:.4f} (F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)
 

@@ -123,8 +123,8 @@ def prepare(config: RunConfig, cache_dir: str | Path | None = None, progress: bo
         labels[applied.trusted | applied.reviewed] = applied.labels[applied.trusted | applied.reviewed]
     origin, unverified = _clean_origin(config, ts, train, split)
     rate = None if true_labels is None else realised_rate(true_labels[split.noisy], labels[split.noisy])
-    reviewed = None if ts is None else applied.reviewed.copy()
-    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts, reviewed)
+    return Problem(source, split, labels, true_labels, rate, given_labels, origin, unverified, ts,
+                   None if ts is None else applied.reviewed)
 
 
 def _clean_origin(config: RunConfig, ts: TrustedSet | None, train, split: Split) -> tuple[str, int]:
