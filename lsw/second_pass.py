@@ -41,6 +41,10 @@ A gain inside the spread between seeds, for a fifth more time: the teacher stays
 Also measured on those 5k runs and not adopted (README, *Real human noise beside synthetic noise*): 30 epochs instead
 of 20 (`bench/teacher_second_pass.py --epochs 30`: AUC +0.0018 on average, behind at one seed of three, and F1 at the
 0.3 threshold about 0.03 lower, the surer network flagging fewer), cutout, label smoothing 0.1, and D^c twice.
+What limits it (`bench/second_pass_rows.py`, README): the wrong labels it keeps are the ones the LSW network cannot
+tell apart, and a network accepts those it trains on (5k subset: right labels against the hard wrong ones it trained
+on AUC 0.83 to 0.84, against unseen ones 0.91 to 0.94); reading them out of sample by cross-fitting (2 or 4 folds)
+lost more to the smaller training sets than it gained.
 """
 from __future__ import annotations
 
