@@ -31,7 +31,7 @@ from lsw.recorder import RunRecorder
 from lsw.retrain import retrain
 from lsw.rundir import DONE, FAILED, RUNNING, STOPPED, RunDir
 from lsw.scoring import flag_score, run_score
-from lsw.second_pass import PHASE, applies, second_pass
+from lsw.second_pass import PHASE, applies, epochs_of, second_pass
 from lsw.train import Cancelled, Trainer
 
 Progress = Callable[[str, int, int, int, int], None]  # phase, epoch, epochs, step, steps
@@ -132,7 +132,7 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
     trust, the summary's "second_pass" entry)."""
     def progress(epoch: int, step: int, steps: int) -> None:
         if on_progress is not None:
-            on_progress(PHASE, epoch, config.epochs, step, steps)
+            on_progress(PHASE, epoch, epochs_of(config), step, steps)
 
     sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel, teacher=trainer.model)
     event = trainer.evaluator(sp.model, trainer.method.scores, config.epochs + 1, trainer.elapsed + sp.seconds,
@@ -141,7 +141,8 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
     for observe in observers:
         observe(event)
     return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
-                                "teacher_weight": config.teacher_weight, "seconds": round(sp.seconds, 3)}
+                                "teacher_weight": config.teacher_weight, "folds": config.fold_reading,
+                                "seconds": round(sp.seconds, 3)}
 
 
 def saved_config(run: RunDir) -> dict:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 ALPHA_STEPS = ("sum", "evidence")  # how w follows a sample's meta-gradients (`lsw.methods.LSW.w`)
 METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
 # What a run recorded before these fields existed trained with (a resumed run or its next round goes on so).
-BEFORE = {"alpha_step": "sum", "train_on_clean": False}
+BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0}
 DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
@@ -78,6 +78,9 @@ class RunConfig:
     teacher_weight: the share of the second network's training targets taken from the LSW network's
         predictions (knowledge distillation, `lsw.reweight.distill_step`); the rest is the given label.
         0 = the given labels alone, the default: 0.5 was measured and not adopted (`lsw.second_pass`).
+    fold_reading: the second pass also reads D^n by copies of its network fine-tuned without each of this many
+        folds of its rows, each fold by its own copy (`lsw.fold_reading`: a network accepts the wrong labels it
+        trains on), and that reading stands in for the second network's own in the final trust. 0 = none.
     """
 
     method: str = "lsw"
@@ -109,6 +112,7 @@ class RunConfig:
     retrain_batch_size: int = 125
     second_pass: float = 0.9
     teacher_weight: float = 0.0
+    fold_reading: int = 4
     seed: int = 0
     device: str = "auto"
     eval_test: bool = True

@@ -19,6 +19,7 @@ from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.eta import TimeLeft, weight_step_cost
 from lsw.events import EpochEvent
+from lsw.fold_reading import fold_steps
 from lsw.rundir import RunDir
 from lsw.second_pass import applies
 
@@ -100,7 +101,9 @@ class TrainingJob:
             self._phase, self._eta = phase, TimeLeft(first_dear=first_dear, cost=cost)
         left = self._eta.update(epoch, epochs, step, steps)
         if left is not None and phase == "lsw" and applies(self.config):  # the second pass still to come
-            left += self._eta.plain_phase(round(self.config.second_pass * steps) * epochs, epochs - epochs // 2)
+            pass_steps = round(self.config.second_pass * steps)
+            left += self._eta.plain_phase(pass_steps * epochs + fold_steps(self.config, pass_steps),
+                                          epochs - epochs // 2 + (self.config.fold_reading > 0))
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)
 

@@ -33,9 +33,13 @@ def build_training(config: RunConfig, shape: tuple[int, int, int], num_classes: 
     model = build_model(config.model, shape, num_classes, str(device)).to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay, nesterov=config.momentum > 0)
-    return model, optimizer
+    return model, optimiser(config, model)
+
+
+def optimiser(config: RunConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """SGD over `model`'s parameters at `config.lr` with Nesterov momentum `config.momentum` and weight decay."""
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay, nesterov=config.momentum > 0)
 
 
 def lr_schedule(base: float, step: int, total: int) -> float:

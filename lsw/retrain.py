@@ -14,7 +14,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
 from lsw.evaluation import evaluate
-from lsw.loop import build_training, epoch_batches, lr_schedule, run_epoch
+from lsw.loop import build_training, epoch_batches, lr_schedule, optimiser, run_epoch
 from lsw.metrics import accuracy
 from lsw.prepare import Problem
 from lsw.reweight import distill_step, plain_step
@@ -66,20 +66,26 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
         data: DeviceImages, on_progress: Callable[[int, int, int], None] | None = None,
         cancel: threading.Event | None = None,
         on_epoch: Callable[[torch.nn.Module, int], None] | None = None,
-        teacher: torch.nn.Module | None = None, teacher_weight: float = 0.0) -> torch.nn.Module:
+        teacher: torch.nn.Module | None = None, teacher_weight: float = 0.0,
+        start: torch.nn.Module | None = None, lr: float | None = None) -> torch.nn.Module:
     """A fresh `config.model` trained for `epochs` on train-set `rows` (labels `problem.labels`),
     optionally loss-weighted by `weights` (float (len(rows),)). on_epoch(model, epochs done) after every epoch.
     teacher: a trained network whose predictions make up `teacher_weight` of every target
-    (`lsw.reweight.distill_step`; not with `weights`).
+    (`lsw.reweight.distill_step`; not with `weights`). start: a network to train further instead of a fresh one
+    (trained in place; a fresh optimiser).
 
-    SGD (lr config.lr, Nesterov momentum, weight decay), warm-up then cosine decay to 0 (`lr_schedule`), batch
-    `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
+    SGD (peak learning rate `lr`, default config.lr; Nesterov momentum, weight decay), warm-up then cosine decay
+    to 0 (`lr_schedule`), batch `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
     """
     if teacher is not None and weights is not None:
         raise LswError("a network is trained either on loss weights or from a teacher, not both")
     device = data.device
     train = problem.source.train
-    model, opt = build_training(config, train.shape, train.num_classes, device, config.seed + 1)
+    if start is None:
+        model, opt = build_training(config, train.shape, train.num_classes, device, config.seed + 1)
+    else:
+        model, opt = start, optimiser(config, start)
+    base = config.lr if lr is None else lr
     rows_t = torch.as_tensor(rows, device=device)
     labels = torch.as_tensor(problem.labels, device=device)
     w = None if weights is None else torch.as_tensor(weights, device=device)
@@ -97,7 +103,7 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
         steps = len(batches)
         progress = None if on_progress is None else (lambda i, n, epoch=epoch: on_progress(epoch, i, n))
         run_epoch(opt, batches, step, lambda i, epoch=epoch, steps=steps: lr_schedule(
-            config.lr, epoch * steps + i, steps * epochs), device, cancel, progress)
+            base, epoch * steps + i, steps * epochs), device, cancel, progress)
         if on_epoch is not None:
             on_epoch(model, epoch + 1)
     return model

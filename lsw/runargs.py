@@ -49,6 +49,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--teacher-weight", type=float, default=DEFAULTS.teacher_weight, metavar="W",
                    help="the share of the second network's training targets taken from the LSW network's "
                    "predictions, the rest from the given labels (default %(default)s: the labels alone)")
+    p.add_argument("--fold-reading", type=int, default=DEFAULTS.fold_reading, metavar="K",
+                   help="the second pass also reads its own samples by copies of its network fine-tuned without "
+                   "each of K folds of them, out of sample (0 = none; default %(default)s)")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "
@@ -71,6 +74,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if not 0 <= config.second_pass <= 1:
         raise LswError(f"--second-pass is the share of samples the second network trains on, from 0 (none) to 1, "
                        f"not {config.second_pass:g}")
+    if config.fold_reading < 0 or config.fold_reading == 1:
+        raise LswError(f"--fold-reading is a number of folds, 2 or more (0 = none), not {config.fold_reading}")
     if not 0 <= config.teacher_weight <= 1:
         raise LswError(f"--teacher-weight is a share of the second network's targets, from 0 to 1, "
                        f"not {config.teacher_weight:g}")

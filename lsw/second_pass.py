@@ -61,6 +61,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
 from lsw.evaluation import trust_reading
+from lsw.fold_reading import fold_epochs, fold_reading
 from lsw.loop import build_training
 from lsw.prepare import Problem
 from lsw.retrain import fit
@@ -72,14 +73,22 @@ PHASE = "second pass"  # its name in progress reports and in the run's metrics
 @dataclass
 class SecondPass:
     """model: the second network. trust: the run's final trust over D^n (split order), the mean of the LSW
-    trust and the second network's own. own: the second network's trust (averaged over the second half of its
-    epochs). n_kept: audited samples it trained on (D^c comes on top). seconds: wall time."""
+    trust and the second network's: its fold reading when `config.fold_reading` > 0, else its own. own: the second
+    network's trust (averaged over the second half of its epochs). n_kept: audited samples it trained on (D^c
+    comes on top). seconds: wall time. folds: the fold reading (`lsw.fold_reading`), or None."""
 
     model: torch.nn.Module
     trust: np.ndarray
     own: np.ndarray
     n_kept: int
     seconds: float
+    folds: np.ndarray | None = None
+
+
+def epochs_of(config: RunConfig) -> int:
+    """The epochs a second pass of `config` reports in its progress: the second network's, then each fold's
+    fine-tuning (`lsw.fold_reading`) in turn."""
+    return config.epochs + config.fold_reading * fold_epochs(config)
 
 
 def applies(config: RunConfig) -> bool:
@@ -111,7 +120,9 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
                 cancel: threading.Event | None = None, teacher: torch.nn.Module | None = None) -> SecondPass:
     """Train the second network on the `config.second_pass` fraction of D^n with the highest `trust` (the
     LSW run's, float (n_noisy,)) plus D^c, for `config.epochs` epochs (`lsw.retrain.fit`: plain SGD, the
-    same schedule and augmentation), and score D^n with it. on_progress(epoch, step, steps) every step.
+    same schedule and augmentation), and score D^n with it; then, when `config.fold_reading` > 0, read D^n
+    again by copies of it fine-tuned without each fold of the kept rows (`lsw.fold_reading`). on_progress(epoch,
+    step, steps) every step, the epochs counted as `epochs_of` says.
     teacher: the LSW network, whose predictions make up `config.teacher_weight` of the targets (none: the
     given labels alone)."""
     started = time.perf_counter()
@@ -128,5 +139,13 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
     model = fit(config, problem, np.concatenate([noisy[kept], clean]), None, config.epochs, data, on_progress,
                 cancel, on_epoch=on_epoch, teacher=teacher if weight > 0 else None, teacher_weight=weight)
     own = average.current()
-    combined = ((np.asarray(trust, dtype=np.float64) + own) / 2).astype(np.float32)
-    return SecondPass(model, combined, own, len(kept), time.perf_counter() - started)
+    folds = None
+    if config.fold_reading > 0:
+        def fold_progress(fold: int, epoch: int, step: int, steps: int) -> None:
+            if on_progress is not None:
+                on_progress(config.epochs + fold * fold_epochs(config) + epoch, step, steps)
+
+        folds = fold_reading(model, config, problem, data, kept, fold_progress, cancel)
+    second = own.astype(np.float64) if folds is None else folds  # the fold reading stands in for its own
+    combined = ((np.asarray(trust, dtype=np.float64) + second) / 2).astype(np.float32)
+    return SecondPass(model, combined, own, len(kept), time.perf_counter() - started, folds)

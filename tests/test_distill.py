@@ -18,7 +18,7 @@ from lsw.runargs import config_from_args
 from lsw.second_pass import second_pass
 
 FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0, epochs=2,
-            teacher_weight=0.5)
+            teacher_weight=0.5, fold_reading=0)
 
 
 def linear_pair(seed=0):

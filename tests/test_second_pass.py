@@ -38,6 +38,14 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
         return real_fit(config, problem, rows, *args, **kwargs)
 
     monkeypatch.setattr(second_pass_module, "fit", spy)
+    folds = []
+    real_folds = second_pass_module.fold_reading
+
+    def fold_spy(*args, **kwargs):
+        folds.append(real_folds(*args, **kwargs))
+        return folds[-1]
+
+    monkeypatch.setattr(second_pass_module, "fold_reading", fold_spy)
     s = run_audit(RunConfig(**FAST, retrain_epochs=1), tmp_path / "run")
     run = RunDir(tmp_path / "run")
     assert run.epochs() == [1, 2, 3, 4, 5]
@@ -53,10 +61,11 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
     kept = np.sort(np.argsort(-lsw_trust.astype(np.float64), kind="stable")[:round(0.9 * n)])
     assert len(trained_on) == 1
     assert sorted(trained_on[0].tolist()) == sorted(np.concatenate([noisy[kept], clean]).tolist())
-    # the final trust is the mean of the LSW trust and the second network's, a probability
+    # the final trust is the mean of the LSW trust and the second network's fold reading, a probability
     final = run.epoch_arrays(5)["trust"].astype(np.float64)
-    own = 2 * final - lsw_trust
-    assert own.min() >= -1e-5 and own.max() <= 1 + 1e-5 and not np.allclose(final, lsw_trust)
+    assert len(folds) == 1 and s["second_pass"]["folds"] == 4
+    assert np.allclose(final, (lsw_trust + folds[0]) / 2, atol=1e-6) and not np.allclose(final, lsw_trust)
+    assert folds[0].min() >= 0 and folds[0].max() <= 1
     # alpha is the LSW run's; what the pages read (the newest epoch) flags by the final trust
     assert np.array_equal(run.epoch_arrays(5)["alpha"], run.epoch_arrays(4)["alpha"])
     table = run.sample_table()

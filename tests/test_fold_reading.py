@@ -1,0 +1,101 @@
+"""The fold reading (`lsw.fold_reading`): each kept sample read by a copy of the second network that was
+fine-tuned without it, the dropped ones by every copy, and the final trust the mean of the LSW trust and it."""
+from argparse import Namespace
+
+import numpy as np
+import pytest
+import torch
+
+import lsw.fold_reading as fold_module
+from lsw.batches import make_images
+from lsw.config import RunConfig
+from lsw.errors import LswError
+from lsw.fold_reading import fold_epochs, fold_reading, fold_steps, folds_of
+from lsw.prepare import prepare
+from lsw.retrain import fit
+from lsw.runargs import config_from_args
+from lsw.second_pass import epochs_of, kept_positions, second_pass
+
+FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0, epochs=3,
+            fold_reading=3)
+
+
+def problem_and_data(config):
+    problem = prepare(config, progress=False)
+    train = problem.source.train
+    return problem, make_images(train.images, torch.device("cpu"), train.hflip, config.data_path)
+
+
+def test_folds_are_seeded_and_near_equal():
+    f = folds_of(10, 4, seed=0)
+    assert sorted(np.bincount(f).tolist()) == [2, 2, 3, 3]
+    assert np.array_equal(f, folds_of(10, 4, seed=0)) and not np.array_equal(f, folds_of(10, 4, seed=1))
+
+
+def test_each_kept_sample_is_read_by_a_copy_that_never_saw_it_and_the_network_is_left_alone(monkeypatch):
+    config = RunConfig(**FAST)
+    problem, data = problem_and_data(config)
+    noisy, clean = problem.split.noisy, problem.split.clean
+    model = fit(config, problem, np.concatenate([noisy, clean]), None, 1, data)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    trust = np.random.default_rng(0).random(len(noisy))
+    kept = kept_positions(trust, 0.8)
+    dropped = np.setdiff1d(np.arange(len(noisy)), kept)
+    calls = []
+    real_fit, real_reading = fold_module.fit, fold_module.trust_reading
+
+    def spy_fit(config, problem, rows, *args, start=None, lr=None, **kwargs):
+        assert start is not model and lr == 0.5 * config.lr
+        calls.append({"rows": rows.copy()})
+        return real_fit(config, problem, rows, *args, start=start, lr=lr, **kwargs)
+
+    def spy_reading(net, data, index, labels, **kwargs):
+        calls[-1]["read"] = index.copy()
+        out = real_reading(net, data, index, labels, **kwargs)
+        calls[-1]["out"] = out.copy()
+        return out
+
+    monkeypatch.setattr(fold_module, "fit", spy_fit)
+    monkeypatch.setattr(fold_module, "trust_reading", spy_reading)
+    out = fold_reading(model, config, problem, data, kept)
+    assert len(calls) == 3
+    read_kept = []
+    for call in calls:
+        trained, read = set(call["rows"].tolist()), call["read"]
+        assert set(clean.tolist()) <= trained and not trained & set(noisy[dropped].tolist())
+        mine = read[:len(read) - len(dropped)]
+        assert not trained & set(mine.tolist())  # out of sample
+        assert trained == set(clean.tolist()) | (set(noisy[kept].tolist()) - set(mine.tolist()))
+        assert np.array_equal(read[len(mine):], noisy[dropped])
+        read_kept += mine.tolist()
+        position = {row: i for i, row in enumerate(noisy.tolist())}
+        assert np.allclose(out[[position[r] for r in mine.tolist()]], call["out"][:len(mine)])
+    assert sorted(read_kept) == sorted(noisy[kept].tolist())  # every kept sample once
+    mean = np.mean([c["out"][-len(dropped):] for c in calls], axis=0)
+    assert np.allclose(out[dropped], mean, atol=1e-6)
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_the_fold_reading_stands_in_for_the_second_networks_own_and_progress_counts_the_folds():
+    config = RunConfig(**FAST)
+    problem, data = problem_and_data(config)
+    trust = np.random.default_rng(1).random(len(problem.split.noisy)).astype(np.float32)
+    seen = []
+    sp = second_pass(config, problem, data, trust, on_progress=lambda epoch, step, steps: seen.append(epoch))
+    assert sp.folds is not None and sp.folds.shape == trust.shape
+    assert np.allclose(sp.trust, (trust.astype(np.float64) + sp.folds) / 2, atol=1e-6)
+    assert epochs_of(config) == 3 + 3 * fold_epochs(config) and fold_epochs(config) == 1
+    assert sorted(set(seen)) == list(range(epochs_of(config)))
+    off = second_pass(RunConfig(**{**FAST, "fold_reading": 0}), problem, data, trust)
+    assert off.folds is None and np.allclose(off.trust, (trust.astype(np.float64) + off.own) / 2, atol=1e-6)
+    assert np.array_equal(off.own, sp.own)  # the second network itself does not change
+
+
+def test_the_flag_default_and_old_runs():
+    assert RunConfig().fold_reading == 4 and fold_epochs(RunConfig()) == 8
+    assert RunConfig.from_dict({"method": "lsw"}).fold_reading == 0  # a run recorded before the fold reading
+    assert fold_steps(RunConfig(), 40) == 4 * 8 * 30 and fold_steps(RunConfig(fold_reading=0), 40) == 0
+    for bad in (1, -2):
+        with pytest.raises(LswError, match="--fold-reading"):
+            config_from_args(Namespace(fold_reading=bad))
+    assert config_from_args(Namespace(fold_reading=0)).fold_reading == 0
