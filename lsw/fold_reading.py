@@ -13,8 +13,9 @@ are read by every fold's copy, averaged.
 The copy trains like the second network (`lsw.retrain.fit`: SGD, warm-up then cosine decay, crop and flip) at
 half the learning rate for `EPOCH_SHARE` of the run's epochs, and the fold reading stands in for the second
 network's own reading in the final trust (`lsw.second_pass`). Measured on the CIFAR-10N random1 5k subset (10%
-trusted, seeds 0 / 1 / 2, the saved runs' second pass trained again; README, *The fold reading*): final AUC 0.8969 /
-0.9073 / 0.9090 -> 0.9009 / 0.9107 / 0.9140, F1 +0.013 on average; on the 10k subset +0.0023 at seed 1. Settings
+trusted, seeds 0 / 1 / 2, the saved runs' second pass trained again by a one-off script that differs from this
+module in the warm-up and the batch order; README, *The fold reading*): final AUC 0.8969 / 0.9073 / 0.9090 ->
+0.9009 / 0.9107 / 0.9140 (this module at seed 0: 0.8997), F1 +0.013 on average; at 10k +0.0023 / +0.0012. Settings
 tried at seed 0 (5k): 4 folds after 2, 4 or 8 epochs at 0.05: 0.8966, 0.8991, 0.9009; 4 epochs at 0.1: 0.8981; 2
 folds after 4 or 8 epochs: 0.8967, 0.8972. It costs about 30% more time for an LSW run on the CPU (164 to 211 s
 at 5k, 374 s at 10k).
