@@ -149,6 +149,33 @@ def wait_for_epochs(run: RunDir, n: int, proc: subprocess.Popen, timeout: float 
         time.sleep(0.05)
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid`, read from /proc (torchrun's workers do not stay in its process group)."""
+    parent = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(stat.parent.name)] = int(fields[1])
+    out, todo = [], [pid]
+    while todo:
+        up = todo.pop()
+        children = [c for c, p in parent.items() if p == up]
+        out += children
+        todo += children
+    return out
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL `pid` and every process under it, as a crash of the machine would: the workers too."""
+    for p in [pid, *descendants(pid)]:
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_a_killed_two_process_run_resumes_to_the_uninterrupted_result(runs, tmp_path):
     """Killed after epoch 3, resumed with the same two processes: the alphas of the uninterrupted run
     (which streamed its batches; this one keeps them resident, the same rows in the same order)."""
@@ -157,7 +184,7 @@ def test_a_killed_two_process_run_resumes_to_the_uninterrupted_result(runs, tmp_
     p = subprocess.Popen(torchrun(*ARGS, "--epochs", "10", "--out", str(run.path)), cwd=ROOT, text=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     wait_for_epochs(run, 3, p)
-    os.killpg(p.pid, signal.SIGKILL)
+    kill_tree(p.pid)
     p.wait(30)
     assert 3 <= len(run.epochs()) < 10 and run.summary() is None
     r = subprocess.run(torchrun("--out", str(run.path), "--resume"), cwd=ROOT, capture_output=True, text=True,
