@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from lsw.config import RunConfig  # noqa: E402
 from lsw.device_data import DeviceImages  # noqa: E402
 from lsw.evaluation import trust_reading  # noqa: E402
+from lsw.fold_reading import folds_of  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
 from lsw.prepare import prepare  # noqa: E402
 from lsw.retrain import fit  # noqa: E402
@@ -95,7 +96,7 @@ def main() -> None:
             kept = kept_positions(first, cfg.second_pass)
             dropped = np.setdiff1d(everyone, kept)
             k = int(arg)
-            fold = np.random.default_rng(cfg.seed).permutation(len(kept)) % k
+            fold = folds_of(len(kept), k, cfg.seed)  # the folds the fold reading uses
             own, on_dropped = np.zeros(len(first)), np.zeros(len(dropped))
             for f in range(k):
                 reading = trained_reading(cfg, p, data, kept[fold != f], np.concatenate([kept[fold == f], dropped]),
