@@ -36,8 +36,8 @@ def metrics(df: pd.DataFrame, final: dict[str, Decision], info: RunInfo, thr: fl
     second = info.phase == "second pass"  # recorded as one more epoch after the last (`lsw.second_pass`)
     if second:
         m[5].metric("Scores from", "pass 2", help=f"The second pass after epoch {info.epoch - 1}: a second network, "
-                    "trained on the samples the run trusts most, scored them all again (by default, copies of it, "
-                    "each fine-tuned without a share of those samples, read that share)")
+                    "trained on the samples the run trusts most, scored them all again (by default, copies of it "
+                    "and of the run's network, each fine-tuned without a share of those samples, read that share)")
     else:
         m[5].metric("Shown from epoch", info.epoch)
     m[0].metric("Samples audited", f"{len(df):,}")

@@ -2,6 +2,7 @@
 from another share of the most trusted samples?
 
     python bench/teacher_second_pass.py RUN [--teacher-weight W ...] [--keep K ...] [--epochs E] [--fold-reading F]
+        [--fold-first 0|1]
 
 RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
 small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
@@ -9,11 +10,11 @@ trained again from the run's network, read from the run's checkpoint (the networ
 for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone) and each kept share K of D^n
 (`--second-pass`; default: the run's own), trained for E epochs (default: the run's own `epochs`; the trust
 average reads the second half of them), and read in F folds (`lsw.fold_reading`; default: the run's own, 0 for a
-run recorded before it). The first part of a run depends on neither, so each line is what a
-run with that weight and share would give (for a small-loss run, the "averaged + second pass" row of
-`compare`). Prints, for each pair, the AUC of the second
-network's trust alone (and of its fold reading), of the final trust (the mean of the first network's and the
-second's), and that mean's F1 at the run's threshold. Runs on the CPU.
+run recorded before it), the first network too with `--fold-first 1` (default: the run's own). The first part of
+a run depends on none of these, so each line is what a run with those settings would give (for a small-loss run,
+the "averaged + second pass" row of `compare`). Prints, for each pair, the AUC of the second network's trust alone
+(and of its fold reading, and of the first network's), of the final trust (the mean of the first network's reading
+and the second's), and that mean's F1 at the run's threshold. Runs on the CPU.
 """
 import argparse
 import dataclasses
@@ -41,6 +42,8 @@ def main() -> None:
     ap.add_argument("--keep", type=float, nargs="+", default=None, help="kept shares (default: the run's own)")
     ap.add_argument("--epochs", type=int, default=None, help="the second network's epochs (default: the run's own)")
     ap.add_argument("--fold-reading", type=int, default=None, help="folds of the fold reading (default: the run's own)")
+    ap.add_argument("--fold-first", type=int, choices=(0, 1), default=None,
+                    help="1: read the first network in folds too (default: the run's own)")
     args = ap.parse_args()
     run = RunDir(args.run)
     cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
@@ -63,11 +66,15 @@ def main() -> None:
     epochs = args.epochs or cfg.epochs
     if args.fold_reading is not None:
         cfg = dataclasses.replace(cfg, fold_reading=args.fold_reading)
+    if args.fold_first is not None:
+        cfg = dataclasses.replace(cfg, fold_first=bool(args.fold_first))
     for w, keep in [(w, k) for w in args.teacher_weight for k in args.keep or [cfg.second_pass]]:
         sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep, epochs=epochs), p, data,
-                         lsw_trust, teacher=teacher)
+                         lsw_trust, first=teacher)
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
         folds = "" if sp.folds is None else f", its fold reading ({cfg.fold_reading} folds) {auc(sp.folds):.4f}"
+        if sp.first_folds is not None:
+            folds += f", the first network's fold reading {auc(sp.first_folds):.4f}"
         print(f"  keep {keep:g}, teacher weight {w:g}, {epochs} epochs: second network alone "
               f"{auc(sp.own):.4f}{folds}, the final trust (the mean with the first network's) "
               f"{final['auc']:.4f} (F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)

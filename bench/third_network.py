@@ -36,6 +36,9 @@ def main() -> None:
     trust = np.load(run.path / TRUST_STACK).astype(np.float64)  # rows: epochs, then the second pass's mean
     if len(trust) != cfg.epochs + 1:
         sys.exit(f"{run.path}: no second pass in {TRUST_STACK} ({len(trust)} rows for {cfg.epochs} epochs)")
+    if cfg.fold_first and cfg.fold_reading:
+        sys.exit(f"{run.path}: its final trust holds the first network's fold reading, not its trust: the networks "
+                 "cannot be read apart from it")
     first, final = trust[-2], trust[-1]
     second = 2 * final - first
     train = p.source.train

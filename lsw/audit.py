@@ -25,6 +25,7 @@ from lsw import dist, evidence
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
+from lsw.fold_reading import folded_networks
 from lsw.metrics import detection_metrics
 from lsw.prepare import Problem, prepare
 from lsw.recorder import RunRecorder
@@ -134,7 +135,7 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
         if on_progress is not None:
             on_progress(PHASE, epoch, epochs_of(config), step, steps)
 
-    sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel, teacher=trainer.model)
+    sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel, first=trainer.model)
     event = trainer.evaluator(sp.model, trainer.method.scores, config.epochs + 1, trainer.elapsed + sp.seconds,
                               0.0, 0.0, trust=sp.trust)
     event.phase = PHASE
@@ -142,6 +143,7 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
         observe(event)
     return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
                                 "teacher_weight": config.teacher_weight, "folds": config.fold_reading,
+                                "fold_first": folded_networks(config) == 2,
                                 "seconds": round(sp.seconds, 3)}
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 ALPHA_STEPS = ("sum", "evidence")  # how w follows a sample's meta-gradients (`lsw.methods.LSW.w`)
 METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
 # What a run recorded before these fields existed trained with (a resumed run or its next round goes on so).
-BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0}
+BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0, "fold_first": False}
 DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
@@ -81,6 +81,8 @@ class RunConfig:
     fold_reading: the second pass also reads D^n by copies of its network fine-tuned without each of this many
         folds of its rows, each fold by its own copy (`lsw.fold_reading`: a network accepts the wrong labels it
         trains on), and that reading stands in for the second network's own in the final trust. 0 = none.
+    fold_first: with `fold_reading`, the LSW network is read the same way (copies of it fine-tuned without each
+        fold), and that reading stands in for its own trust in the final mean (`lsw.second_pass`).
     """
 
     method: str = "lsw"
@@ -113,6 +115,7 @@ class RunConfig:
     second_pass: float = 0.9
     teacher_weight: float = 0.0
     fold_reading: int = 4
+    fold_first: bool = True
     seed: int = 0
     device: str = "auto"
     eval_test: bool = True

@@ -1,5 +1,6 @@
-"""The second network's reading of the samples it trained on, nearly out of sample: the kept rows in folds,
-each fold read by a copy of the trained network fine-tuned for a while without it.
+"""A network's reading of the samples it trained on, nearly out of sample: the kept rows in folds, each fold read
+by a copy of the trained network fine-tuned for a while without it. The second pass reads its second network so and,
+by default, the LSW network too (`config.fold_first`).
 
 Why. A network accepts a wrong label it trains on: on the CIFAR-10N random1 5k subset, the second network
 trained on the right labels and half of the hardest wrong ones ranked the right labels above the wrong ones it
@@ -44,10 +45,17 @@ def fold_epochs(config: RunConfig) -> int:
     return max(1, round(EPOCH_SHARE * config.epochs))
 
 
+def folded_networks(config: RunConfig) -> int:
+    """How many networks a second pass of `config` reads in folds: 0, 1 (the second) or 2 (and the first)."""
+    return 0 if config.fold_reading == 0 else 1 + int(config.fold_first)
+
+
 def fold_steps(config: RunConfig, pass_steps: int) -> int:
-    """Plain steps of all the folds' fine-tuning, when an epoch of the second network takes `pass_steps`."""
+    """Plain steps of all the folds' fine-tuning (of both networks when `config.fold_first`), when an epoch of the
+    second network takes `pass_steps`."""
     folds = config.fold_reading
-    return folds * fold_epochs(config) * round(pass_steps * (folds - 1) / folds) if folds else 0
+    per_network = folds * fold_epochs(config) * round(pass_steps * (folds - 1) / folds) if folds else 0
+    return folded_networks(config) * per_network
 
 
 def folds_of(n: int, folds: int, seed: int) -> np.ndarray:
@@ -59,9 +67,10 @@ def fold_reading(model: torch.nn.Module, config: RunConfig, problem: Problem, da
                  kept: np.ndarray, on_progress: Callable[[int, int, int, int], None] | None = None,
                  cancel: threading.Event | None = None) -> np.ndarray:
     """float64 (n_noisy,): the trust reading (`lsw.evaluation.trust_reading`) of every sample of D^n by a copy
-    of `model` (the second network, trained on D^c and the D^n positions `kept`) fine-tuned without it: each of
-    `config.fold_reading` folds of `kept` is read by its own copy, the other positions by every copy (their
-    mean). `model` itself is not changed. on_progress(fold, epoch, step, steps) every step."""
+    of `model` (the second network, trained on D^c and the D^n positions `kept`, or the LSW network) fine-tuned on
+    D^c and `kept` without it: each of `config.fold_reading` folds of `kept` is read by its own copy, the other
+    positions by every copy (their mean). `model` itself is not changed. on_progress(fold, epoch, step, steps)
+    every step."""
     noisy, clean = problem.split.noisy, problem.split.clean
     folds = config.fold_reading
     dropped = np.setdiff1d(np.arange(len(noisy)), kept)

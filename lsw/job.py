@@ -19,7 +19,7 @@ from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.eta import TimeLeft, weight_step_cost
 from lsw.events import EpochEvent
-from lsw.fold_reading import fold_steps
+from lsw.fold_reading import fold_steps, folded_networks
 from lsw.rundir import RunDir
 from lsw.second_pass import applies
 
@@ -103,7 +103,7 @@ class TrainingJob:
         if left is not None and phase == "lsw" and applies(self.config):  # the second pass still to come
             pass_steps = round(self.config.second_pass * steps)
             left += self._eta.plain_phase(pass_steps * epochs + fold_steps(self.config, pass_steps),
-                                          epochs - epochs // 2 + (self.config.fold_reading > 0))
+                                          epochs - epochs // 2 + folded_networks(self.config))
         self._update(status="running", phase=phase, epoch=epoch, epochs=epochs, step=step, steps=steps,
                      seconds_left=left)
 

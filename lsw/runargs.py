@@ -52,6 +52,9 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--fold-reading", type=int, default=DEFAULTS.fold_reading, metavar="K",
                    help="the second pass also reads its own samples by copies of its network fine-tuned without "
                    "each of K folds of them, out of sample (0 = none; default %(default)s)")
+    p.add_argument("--no-fold-first", dest="fold_first", action="store_false",
+                   help="read only the second network in folds; the LSW network's own trust enters the final mean "
+                   "(default: both networks are read in folds)")
     p.add_argument("--device", default=DEFAULTS.device, help="auto | cpu | cuda | cuda:N")
     p.add_argument("--max-samples", type=int, default=None, help="a seeded subset of the training set")
     p.add_argument("--image-size", type=int, default=None, help="train at S x S pixels: every image is "

@@ -62,7 +62,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
 from lsw.evaluation import trust_reading
-from lsw.fold_reading import fold_epochs, fold_reading
+from lsw.fold_reading import fold_epochs, fold_reading, folded_networks
 from lsw.loop import build_training
 from lsw.prepare import Problem
 from lsw.retrain import fit
@@ -73,10 +73,12 @@ PHASE = "second pass"  # its name in progress reports and in the run's metrics
 
 @dataclass
 class SecondPass:
-    """model: the second network. trust: the run's final trust over D^n (split order), the mean of the LSW
-    trust and the second network's: its fold reading when `config.fold_reading` > 0, else its own. own: the second
-    network's trust (averaged over the second half of its epochs). n_kept: audited samples it trained on (D^c
-    comes on top). seconds: wall time. folds: the fold reading (`lsw.fold_reading`), or None."""
+    """model: the second network. trust: the run's final trust over D^n (split order), the mean of the first
+    network's reading (its fold reading when `config.fold_first`, else the LSW trust given) and the second
+    network's (its fold reading when `config.fold_reading` > 0, else its own). own: the second network's trust
+    (averaged over the second half of its epochs). n_kept: audited samples it trained on (D^c comes on top).
+    seconds: wall time. folds / first_folds: the fold readings (`lsw.fold_reading`) of the second and of the
+    first network, or None."""
 
     model: torch.nn.Module
     trust: np.ndarray
@@ -84,12 +86,13 @@ class SecondPass:
     n_kept: int
     seconds: float
     folds: np.ndarray | None = None
+    first_folds: np.ndarray | None = None
 
 
 def epochs_of(config: RunConfig) -> int:
     """The epochs a second pass of `config` reports in its progress: the second network's, then each fold's
-    fine-tuning (`lsw.fold_reading`) in turn."""
-    return config.epochs + config.fold_reading * fold_epochs(config)
+    fine-tuning (`lsw.fold_reading`) in turn, the second network's folds before the first's."""
+    return config.epochs + folded_networks(config) * config.fold_reading * fold_epochs(config)
 
 
 def applies(config: RunConfig) -> bool:
@@ -118,15 +121,22 @@ def kept_positions(trust: np.ndarray, keep: float) -> np.ndarray:
 
 def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: np.ndarray,
                 on_progress: Callable[[int, int, int], None] | None = None,
-                cancel: threading.Event | None = None, teacher: torch.nn.Module | None = None) -> SecondPass:
+                cancel: threading.Event | None = None, first: torch.nn.Module | None = None) -> SecondPass:
     """Train the second network on the `config.second_pass` fraction of D^n with the highest `trust` (the
     LSW run's, float (n_noisy,)) plus D^c, for `config.epochs` epochs (`lsw.retrain.fit`: plain SGD, the
     same schedule and augmentation), and score D^n with it; then, when `config.fold_reading` > 0, read D^n
-    again by copies of it fine-tuned without each fold of the kept rows (`lsw.fold_reading`). on_progress(epoch,
-    step, steps) every step, the epochs counted as `epochs_of` says.
-    teacher: the LSW network, whose predictions make up `config.teacher_weight` of the targets (none: the
-    given labels alone)."""
+    again by copies of it fine-tuned without each fold of the kept rows (`lsw.fold_reading`), and likewise by
+    copies of `first` when `config.fold_first`. on_progress(epoch, step, steps) every step, the epochs counted as
+    `epochs_of` says.
+    first: the run's own network (the LSW network; in `compare`'s small-loss row, the plain one), the teacher
+    when `config.teacher_weight` > 0 (otherwise the given labels alone) and read in folds when
+    `config.fold_first`; LswError when either needs it and it is missing."""
     started = time.perf_counter()
+    weight = config.teacher_weight
+    fold_first = folded_networks(config) == 2
+    if first is None and (weight > 0 or fold_first):
+        raise LswError("the second pass needs the run's own network: as its teacher (teacher_weight > 0) or to "
+                       "read it in folds (fold_first)")
     noisy, clean = problem.split.noisy, problem.split.clean
     labels = problem.labels[noisy]
     kept = kept_positions(trust, config.second_pass)
@@ -136,17 +146,22 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
         if epoch > config.epochs // 2:  # the epochs the trust average reads (the last one always)
             average.update(epoch, trust_reading(model, data, noisy, labels))
 
-    weight = config.teacher_weight if teacher is not None else 0.0
     model = fit(config, problem, np.concatenate([noisy[kept], clean]), None, config.epochs, data, on_progress,
-                cancel, on_epoch=on_epoch, teacher=teacher if weight > 0 else None, teacher_weight=weight)
+                cancel, on_epoch=on_epoch, teacher=first if weight > 0 else None, teacher_weight=weight)
     own = average.current()
-    folds = None
+    folds = first_folds = None
     if config.fold_reading > 0:
-        def fold_progress(fold: int, epoch: int, step: int, steps: int) -> None:
-            if on_progress is not None:
-                on_progress(config.epochs + fold * fold_epochs(config) + epoch, step, steps)
+        def fold_progress(network: int) -> Callable[[int, int, int, int], None]:
+            def report(fold: int, epoch: int, step: int, steps: int) -> None:
+                if on_progress is not None:
+                    done = config.epochs + (network * config.fold_reading + fold) * fold_epochs(config)
+                    on_progress(done + epoch, step, steps)
+            return report
 
-        folds = fold_reading(model, config, problem, data, kept, fold_progress, cancel)
+        folds = fold_reading(model, config, problem, data, kept, fold_progress(0), cancel)
+        if fold_first:
+            first_folds = fold_reading(first, config, problem, data, kept, fold_progress(1), cancel)
     second = own.astype(np.float64) if folds is None else folds  # the fold reading stands in for its own
-    combined = ((np.asarray(trust, dtype=np.float64) + second) / 2).astype(np.float32)
-    return SecondPass(model, combined, own, len(kept), time.perf_counter() - started, folds)
+    one = np.asarray(trust, dtype=np.float64) if first_folds is None else first_folds
+    combined = ((one + second) / 2).astype(np.float32)
+    return SecondPass(model, combined, own, len(kept), time.perf_counter() - started, folds, first_folds)

@@ -47,8 +47,9 @@ def charts() -> None:
     cols[0].metric("Epoch + second pass" if second else "Epoch",
                    f"{min(last['epoch'], last['epochs'])}/{last['epochs']}",
                    help="After the LSW epochs a second network, trained on the most trusted samples, scores them "
-                        "all again, and (by default) copies of it, each fine-tuned without a share of its samples, "
-                        "read that share (shown as the last epoch); the final trust averages the readings."
+                        "all again, and (by default) copies of both networks, each fine-tuned without a share of "
+                        "those samples, read that share (shown as the last epoch); the final trust averages the "
+                        "two networks' readings."
                    if second else None)
     held_out = last.get("val_acc") is not None
     cols[1].metric("Validation accuracy", f"{last['val_acc']:.1%}" if held_out else "none",

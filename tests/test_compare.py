@@ -74,9 +74,9 @@ def test_small_loss_second_pass_is_taught_by_the_small_loss_network(tmp_path, mo
     taught = []
     real = compare.second_pass
 
-    def spy(*args, teacher=None, **kwargs):
-        taught.append({k: v.clone() for k, v in teacher.state_dict().items()})
-        return real(*args, teacher=teacher, **kwargs)
+    def spy(*args, first=None, **kwargs):
+        taught.append({k: v.clone() for k, v in first.state_dict().items()})
+        return real(*args, first=first, **kwargs)
 
     monkeypatch.setattr(compare, "second_pass", spy)
     cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu",

@@ -90,9 +90,12 @@ def test_the_second_pass_learns_from_its_teacher_only_when_weighted():
     data = make_images(train.images, torch.device("cpu"), train.hflip, config.data_path)
     trust = np.random.default_rng(0).random(len(problem.split.noisy)).astype(np.float32)
     teacher = fit(config, problem, problem.split.clean, None, 1, data)
-    alone = second_pass(config, problem, data, trust)
-    unweighted = second_pass(RunConfig(**{**FAST, "teacher_weight": 0.0}), problem, data, trust, teacher=teacher)
-    taught = second_pass(config, problem, data, trust, teacher=teacher)
+    unweighted_config = RunConfig(**{**FAST, "teacher_weight": 0.0})
+    alone = second_pass(unweighted_config, problem, data, trust)
+    unweighted = second_pass(unweighted_config, problem, data, trust, first=teacher)
+    taught = second_pass(config, problem, data, trust, first=teacher)
+    with pytest.raises(LswError, match="teacher"):
+        second_pass(config, problem, data, trust)  # a weight and no teacher: said, not trained without one
     assert np.array_equal(alone.own, unweighted.own)  # weight 0: the teacher is not used
     assert not np.allclose(alone.own, taught.own)
     for sp in (alone, taught):

@@ -1,5 +1,7 @@
-"""The fold reading (`lsw.fold_reading`): each kept sample read by a copy of the second network that was
-fine-tuned without it, the dropped ones by every copy, and the final trust the mean of the LSW trust and it."""
+"""The fold reading (`lsw.fold_reading`): each kept sample read by a copy of a network that was fine-tuned without
+it, the dropped ones by every copy; the second network and the LSW network are each read so, and the final trust is
+the mean of the two readings."""
+import argparse
 from argparse import Namespace
 
 import numpy as np
@@ -7,13 +9,14 @@ import pytest
 import torch
 
 import lsw.fold_reading as fold_module
+import lsw.second_pass as second_pass_module
 from lsw.batches import make_images
 from lsw.config import RunConfig
 from lsw.errors import LswError
 from lsw.fold_reading import fold_epochs, fold_reading, fold_steps, folds_of
 from lsw.prepare import prepare
 from lsw.retrain import fit
-from lsw.runargs import config_from_args
+from lsw.runargs import add_run_args, config_from_args
 from lsw.second_pass import epochs_of, kept_positions, second_pass
 
 FAST = dict(data="digits", noise="symmetric:0.3", clean_per_class=10, device="cpu", seed=0, start_steps=0, epochs=3,
@@ -76,26 +79,55 @@ def test_each_kept_sample_is_read_by_a_copy_that_never_saw_it_and_the_network_is
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
-def test_the_fold_reading_stands_in_for_the_second_networks_own_and_progress_counts_the_folds():
+def test_the_fold_readings_stand_in_for_both_networks_own_and_progress_counts_the_folds(monkeypatch):
     config = RunConfig(**FAST)
     problem, data = problem_and_data(config)
-    trust = np.random.default_rng(1).random(len(problem.split.noisy)).astype(np.float32)
-    seen = []
-    sp = second_pass(config, problem, data, trust, on_progress=lambda epoch, step, steps: seen.append(epoch))
-    assert sp.folds is not None and sp.folds.shape == trust.shape
-    assert np.allclose(sp.trust, (trust.astype(np.float64) + sp.folds) / 2, atol=1e-6)
-    assert epochs_of(config) == 3 + 3 * fold_epochs(config) and fold_epochs(config) == 1
+    noisy, clean = problem.split.noisy, problem.split.clean
+    first = fit(config, problem, np.concatenate([noisy, clean]), None, 1, data)
+    before = {k: v.clone() for k, v in first.state_dict().items()}
+    trust = np.random.default_rng(1).random(len(noisy)).astype(np.float32)
+    seen, read = [], []
+    real = second_pass_module.fold_reading
+
+    def spy(model, *args, **kwargs):
+        read.append((model, real(model, *args, **kwargs)))
+        return read[-1][1]
+
+    monkeypatch.setattr(second_pass_module, "fold_reading", spy)
+    sp = second_pass(config, problem, data, trust, on_progress=lambda epoch, step, steps: seen.append(epoch),
+                     first=first)
+    assert [m for m, _ in read] == [sp.model, first]  # the second network's folds, then the LSW network's
+    assert read[0][1] is sp.folds and read[1][1] is sp.first_folds
+    assert sp.folds is not None and sp.first_folds is not None and sp.folds.shape == sp.first_folds.shape == trust.shape
+    assert np.allclose(sp.trust, (sp.first_folds + sp.folds) / 2, atol=1e-6)
+    assert not np.allclose(sp.first_folds, sp.folds)
+    assert all(torch.equal(v, before[k]) for k, v in first.state_dict().items())  # the LSW network untouched
+    assert epochs_of(config) == 3 + 2 * 3 * fold_epochs(config) and fold_epochs(config) == 1
     assert sorted(set(seen)) == list(range(epochs_of(config)))
-    off = second_pass(RunConfig(**{**FAST, "fold_reading": 0}), problem, data, trust)
-    assert off.folds is None and np.allclose(off.trust, (trust.astype(np.float64) + off.own) / 2, atol=1e-6)
+    second_only = RunConfig(**{**FAST, "fold_first": False})
+    alone = second_pass(second_only, problem, data, trust, first=first)
+    assert alone.first_folds is None and np.allclose(alone.folds, sp.folds, atol=1e-6)
+    assert np.allclose(alone.trust, (trust.astype(np.float64) + alone.folds) / 2, atol=1e-6)
+    assert epochs_of(second_only) == 3 + 3 * fold_epochs(config)
+    off = second_pass(RunConfig(**{**FAST, "fold_reading": 0}), problem, data, trust, first=first)
+    assert off.folds is None and off.first_folds is None
+    assert np.allclose(off.trust, (trust.astype(np.float64) + off.own) / 2, atol=1e-6)
     assert np.array_equal(off.own, sp.own)  # the second network itself does not change
+    with pytest.raises(LswError, match="own network"):
+        second_pass(config, problem, data, trust)  # nothing to read in folds: said, not read as the trust given
 
 
-def test_the_flag_default_and_old_runs():
-    assert RunConfig().fold_reading == 4 and fold_epochs(RunConfig()) == 8
+def test_the_flags_defaults_and_old_runs():
+    assert RunConfig().fold_reading == 4 and RunConfig().fold_first and fold_epochs(RunConfig()) == 8
     assert RunConfig.from_dict({"method": "lsw"}).fold_reading == 0  # a run recorded before the fold reading
-    assert fold_steps(RunConfig(), 40) == 4 * 8 * 30 and fold_steps(RunConfig(fold_reading=0), 40) == 0
+    assert not RunConfig.from_dict({"method": "lsw", "fold_reading": 4}).fold_first  # before the first's
+    assert fold_steps(RunConfig(), 40) == 2 * 4 * 8 * 30 and fold_steps(RunConfig(fold_reading=0), 40) == 0
+    assert fold_steps(RunConfig(fold_first=False), 40) == 4 * 8 * 30
     for bad in (1, -2):
         with pytest.raises(LswError, match="--fold-reading"):
             config_from_args(Namespace(fold_reading=bad))
     assert config_from_args(Namespace(fold_reading=0)).fold_reading == 0
+    parser = argparse.ArgumentParser()
+    add_run_args(parser)
+    assert config_from_args(parser.parse_args(["--data", "digits"])).fold_first
+    assert not config_from_args(parser.parse_args(["--data", "digits", "--no-fold-first"])).fold_first

@@ -61,11 +61,12 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
     kept = np.sort(np.argsort(-lsw_trust.astype(np.float64), kind="stable")[:round(0.9 * n)])
     assert len(trained_on) == 1
     assert sorted(trained_on[0].tolist()) == sorted(np.concatenate([noisy[kept], clean]).tolist())
-    # the final trust is the mean of the LSW trust and the second network's fold reading, a probability
+    # the final trust is the mean of the two networks' fold readings (the second's, then the LSW network's),
+    # a probability
     final = run.epoch_arrays(5)["trust"].astype(np.float64)
-    assert len(folds) == 1 and s["second_pass"]["folds"] == 4
-    assert np.allclose(final, (lsw_trust + folds[0]) / 2, atol=1e-6) and not np.allclose(final, lsw_trust)
-    assert folds[0].min() >= 0 and folds[0].max() <= 1
+    assert len(folds) == 2 and s["second_pass"]["folds"] == 4 and s["second_pass"]["fold_first"]
+    assert np.allclose(final, (folds[0] + folds[1]) / 2, atol=1e-6) and not np.allclose(final, lsw_trust)
+    assert all(f.min() >= 0 and f.max() <= 1 for f in folds) and not np.allclose(folds[0], folds[1])
     # alpha is the LSW run's; what the pages read (the newest epoch) flags by the final trust
     assert np.array_equal(run.epoch_arrays(5)["alpha"], run.epoch_arrays(4)["alpha"])
     table = run.sample_table()

@@ -25,6 +25,7 @@ from lsw.audit import run_audit
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
+from lsw.fold_reading import folded_networks
 from lsw.histograms import groups_for, score_histogram
 from lsw.metrics import detection_at_count, detection_metrics, flag_metrics
 from lsw.prepare import Problem, prepare
@@ -89,14 +90,15 @@ def cleanlab_scores(config: RunConfig, problem: Problem, folds: int,
 def small_loss_second_pass(config: RunConfig, problem: Problem, run: RunDir, trust: np.ndarray,
                            is_noisy: np.ndarray, n_flag: int, like: dict) -> dict:
     """The `SMALL_LOSS_SECOND` row: the small-loss `run`'s averaged `trust` re-scored by a second pass (its
-    network the teacher when `config.teacher_weight` > 0, as LSW's is in an LSW run), flagged at the known noise
-    count; `like` is the row it extends (its cost figures are kept)."""
+    network the teacher when `config.teacher_weight` > 0 and read in folds when `config.fold_first`, as LSW's is in
+    an LSW run), flagged at the known noise count; `like` is the row it extends (its cost figures are kept)."""
     started = time.perf_counter()
     train = problem.source.train
     device = resolve_device(config.device)
     data = DeviceImages(train.images, device, hflip=train.hflip)
-    teacher = saved_network(run.checkpoint, config, problem, device) if config.teacher_weight > 0 else None
-    final = second_pass(config, problem, data, trust, teacher=teacher).trust
+    needed = config.teacher_weight > 0 or folded_networks(config) == 2
+    first = saved_network(run.checkpoint, config, problem, device) if needed else None
+    final = second_pass(config, problem, data, trust, first=first).trust
     det = detection_at_count(is_noisy, 1 - final, n_flag)
     return {**like, "method": SMALL_LOSS_SECOND, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
             "recall": det["recall"], "seconds": round(like["seconds"] + time.perf_counter() - started, 2)}
