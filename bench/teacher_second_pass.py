@@ -74,7 +74,8 @@ def main() -> None:
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
         folds = "" if sp.folds is None else f", its fold reading ({cfg.fold_reading} folds) {auc(sp.folds):.4f}"
         if sp.first_folds is not None:
-            folds += f", the first network's fold reading {auc(sp.first_folds):.4f}"
+            folds += (f", the first network's fold reading {auc(sp.first_folds):.4f} (the final trust with the "
+                      f"first network's own instead: {auc(lsw_trust.astype(np.float64) + sp.folds):.4f})")
         print(f"  keep {keep:g}, teacher weight {w:g}, {epochs} epochs: second network alone "
               f"{auc(sp.own):.4f}{folds}, the final trust (the mean with the first network's) "
               f"{final['auc']:.4f} (F1 {final['f1']:.4f} at {cfg.threshold:g}), {sp.seconds:.0f} s", flush=True)

@@ -1,6 +1,6 @@
 """The second pass: a fresh network, trained on the part of D^n the LSW run trusts most (plus D^c),
-scores all of D^n again; the run's final trust is the mean of the two networks' trust (the second network's read
-out of sample by `lsw.fold_reading` unless `config.fold_reading` is 0).
+scores all of D^n again; the run's final trust is the mean of the two networks' trust (each read out of sample by
+`lsw.fold_reading` unless `config.fold_reading` is 0; the LSW network only when `config.fold_first`).
 
 Why. The LSW network trains on every audited sample, each weighted by its alpha, and early in the run,
 before alpha is learned, the wrong labels weigh as much as the right ones (the paper retrains from
