@@ -87,8 +87,9 @@ with st.expander("Advanced: model, learning rate, meta-gradient, flag score, syn
     second = a3.slider("Second pass: share of the most trusted samples it trains on (0 = none)",
                        *BOUNDS["setup_second_pass"], defaults.second_pass, step=0.05, key="setup_second_pass",
                        help="After training, a fresh network learns from the samples the run trusts most and "
-                            "scores every sample again; the final trust averages both networks'. Costs about "
-                            "one more plain training.")
+                            "scores every sample again; the final trust averages both networks' readings, each "
+                            "taken by copies fine-tuned without a share of the samples. On the CPU it takes about "
+                            "as long as the training before it (1,000 photos: 98 s of 157 s).")
     meta = a1.selectbox("Meta-gradient", list(METAS), key="setup_meta",
                         format_func={"full": "full: every layer (the paper's Eq. 2)",
                                      "head": "head: last layer only, fused into the step (faster)"}.get,
