@@ -29,6 +29,14 @@ def problem_and_data(config):
     return problem, make_images(train.images, torch.device("cpu"), train.hflip, config.data_path)
 
 
+def a_trained_network(config):
+    """The problem, its images, a network trained one epoch on all of D^n and D^c, and a copy of its state."""
+    problem, data = problem_and_data(config)
+    rows = np.concatenate([problem.split.noisy, problem.split.clean])
+    model = fit(config, problem, rows, None, 1, data)
+    return problem, data, model, {k: v.clone() for k, v in model.state_dict().items()}
+
+
 def test_folds_are_seeded_and_near_equal():
     f = folds_of(10, 4, seed=0)
     assert sorted(np.bincount(f).tolist()) == [2, 2, 3, 3]
@@ -37,10 +45,8 @@ def test_folds_are_seeded_and_near_equal():
 
 def test_each_kept_sample_is_read_by_a_copy_that_never_saw_it_and_the_network_is_left_alone(monkeypatch):
     config = RunConfig(**FAST)
-    problem, data = problem_and_data(config)
+    problem, data, model, before = a_trained_network(config)
     noisy, clean = problem.split.noisy, problem.split.clean
-    model = fit(config, problem, np.concatenate([noisy, clean]), None, 1, data)
-    before = {k: v.clone() for k, v in model.state_dict().items()}
     trust = np.random.default_rng(0).random(len(noisy))
     kept = kept_positions(trust, 0.8)
     dropped = np.setdiff1d(np.arange(len(noisy)), kept)
@@ -81,11 +87,8 @@ def test_each_kept_sample_is_read_by_a_copy_that_never_saw_it_and_the_network_is
 
 def test_the_fold_readings_stand_in_for_both_networks_own_and_progress_counts_the_folds(monkeypatch):
     config = RunConfig(**FAST)
-    problem, data = problem_and_data(config)
-    noisy, clean = problem.split.noisy, problem.split.clean
-    first = fit(config, problem, np.concatenate([noisy, clean]), None, 1, data)
-    before = {k: v.clone() for k, v in first.state_dict().items()}
-    trust = np.random.default_rng(1).random(len(noisy)).astype(np.float32)
+    problem, data, first, before = a_trained_network(config)
+    trust = np.random.default_rng(1).random(len(problem.split.noisy)).astype(np.float32)
     seen, read = [], []
     real = second_pass_module.fold_reading
 
