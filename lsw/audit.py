@@ -102,7 +102,8 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
         return {}
     model, trust, extra = trainer.model, trainer.last_trust, {"second_pass": None}
     if applies(config):
-        model, trust, extra["second_pass"] = _second_pass(config, problem, trainer, observers, on_progress, cancel)
+        model, trust, extra["second_pass"] = _second_pass(config, problem, trainer, observers, on_progress,
+                                                          cancel, run)
     run.write_evidence(**evidence.compute(model, trainer.data, problem.split.noisy, problem.split.clean,
                                           config.seed))  # every process holds the whole set (`lsw.dist`)
     weight = trainer.method_score()
@@ -127,15 +128,18 @@ def _audit(config: RunConfig, run: RunDir, resume: bool, on_event: Callable[[Epo
 
 
 def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observers: list,
-                 on_progress: Progress | None, cancel: threading.Event | None):
+                 on_progress: Progress | None, cancel: threading.Event | None, run: RunDir):
     """The second network (`lsw.second_pass`) after the LSW epochs, recorded as one more epoch, numbered
     epochs + 1 with phase "second pass", whose trust is the run's final one. Returns (its model, the final
-    trust, the summary's "second_pass" entry)."""
+    trust, the summary's "second_pass" entry); the readings behind that trust go to `run.write_readings`."""
     def progress(epoch: int, step: int, steps: int) -> None:
         if on_progress is not None:
             on_progress(PHASE, epoch, epochs_of(config), step, steps)
 
     sp = second_pass(config, problem, trainer.data, trainer.last_trust, progress, cancel, first=trainer.model)
+    run.write_readings(**{name: value for name, value in [("first", trainer.last_trust), ("second", sp.own),
+                                                           ("second_folds", sp.folds), ("first_folds", sp.first_folds)]
+                          if value is not None})
     event = trainer.evaluator(sp.model, trainer.method.scores, config.epochs + 1, trainer.elapsed + sp.seconds,
                               0.0, 0.0, trust=sp.trust)
     event.phase = PHASE

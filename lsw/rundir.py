@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 CONFIG, SAMPLES, STATUS, METRICS = "config.json", "samples.npz", "status.json", "metrics.jsonl"
 EPOCHS, FEATURES, CHECKPOINT, EVIDENCE = "epochs", "features.npz", "checkpoint.pt", "evidence"
 SUMMARY, ERROR_LOG, LOSS_STACK, TRUST_STACK = "summary.json", "error.log", "loss.npy", "trust.npy"
-TRUSTED = "trusted.json"
+TRUSTED, READINGS = "trusted.json", "second_pass"
 
 RUNNING, DONE, FAILED, STOPPED = "running", "done", "failed", "stopped"
 __all__ = ["RunDir", "RunInfo", "RunStatus", "Features", "atomic_write", "write_json", "RUNNING", "DONE", "FAILED",
@@ -352,6 +352,18 @@ class RunDir:
         if not folder.is_dir():
             return None
         return {p.stem: np.array(np.load(p, mmap_mode="r")[position]) for p in sorted(folder.glob("*.npy"))}
+
+    # -- the second pass's readings -----------------------------------------------------------------
+    def write_readings(self, **arrays: np.ndarray) -> None:
+        """The readings the second pass averaged into the final trust (`lsw.second_pass.SecondPass`), each
+        float (n_noisy,) in D^n order, written under a temporary name and renamed."""
+        write_arrays(self.path / READINGS, arrays)
+
+    def readings(self) -> dict[str, np.ndarray]:
+        """The second pass's readings by name; empty for a run without them (no second pass, or recorded
+        before they were kept)."""
+        folder = self.path / READINGS
+        return {p.stem: np.load(p) for p in sorted(folder.glob("*.npy"))} if folder.is_dir() else {}
 
     # -- trusted set and rounds ------------------------------------------------------------------
     @property

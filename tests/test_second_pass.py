@@ -67,6 +67,11 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
     assert len(folds) == 2 and s["second_pass"]["folds"] == 4 and s["second_pass"]["fold_first"]
     assert np.allclose(final, (folds[0] + folds[1]) / 2, atol=1e-6) and not np.allclose(final, lsw_trust)
     assert all(f.min() >= 0 and f.max() <= 1 for f in folds) and not np.allclose(folds[0], folds[1])
+    # the readings behind it are kept in the run folder
+    readings = run.readings()
+    assert sorted(readings) == ["first", "first_folds", "second", "second_folds"]
+    assert np.array_equal(readings["second_folds"], folds[0]) and np.array_equal(readings["first_folds"], folds[1])
+    assert np.array_equal(readings["first"], lsw_trust) and len(readings["second"]) == n
     # alpha is the LSW run's; what the pages read (the newest epoch) flags by the final trust
     assert np.array_equal(run.epoch_arrays(5)["alpha"], run.epoch_arrays(4)["alpha"])
     table = run.sample_table()
@@ -78,5 +83,5 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
 def test_second_pass_zero_keeps_the_lsw_run_alone(tmp_path):
     s = run_audit(RunConfig(**{**FAST, "second_pass": 0}), tmp_path / "run")
     run = RunDir(tmp_path / "run")
-    assert run.epochs() == [1, 2, 3, 4] and s["second_pass"] is None
+    assert run.epochs() == [1, 2, 3, 4] and s["second_pass"] is None and run.readings() == {}
     assert run.metrics()[-1]["phase"] == "lsw"
