@@ -17,6 +17,8 @@
     features.npz       penultimate features of a fixed subsample of D^n (the embedding map)
     evidence/K.npy     over D^n, from the finished model (`lsw.evidence`): top_class, top_prob (n, 3)
                        and near_trusted (n, 3), the train rows of the 3 nearest trusted samples
+    second_pass/K.npy  over D^n, the readings the second pass averaged (`lsw.second_pass`): first (the LSW
+                       trust), second (the second network's own), second_folds and first_folds (`lsw.fold_reading`)
     checkpoint.pt      model, optimiser, method state, random states, epoch (atomic, every epoch)
     <score>.npy loss.npy trust.npy   (epochs, n_noisy) stacks, written when a run ends
     summary.json       the final figures
