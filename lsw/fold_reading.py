@@ -29,7 +29,8 @@ the LSW network's by this module; README, *The fold reading*), final AUC 5k seed
 0.9140 -> 0.9053 / 0.9120 / 0.9177; 10k seeds 1 / 2: 0.9325 / 0.9419 -> 0.9337 / 0.9415; the LSW network's fold
 reading alone against its own trust: 0.8876 / 0.8969 / 0.9033 -> 0.8989 / 0.9022 / 0.9123 (5k), 0.9235 / 0.9346 ->
 0.9276 / 0.9344 (10k); the committed code end to end (`bench/teacher_second_pass.py --fold-first 1`): 5k seeds 0 / 1
-/ 2 0.8997 / 0.9119 / 0.9137 -> 0.9039 / 0.9126 / 0.9157, 10k seed 0 0.9293 -> 0.9314. It loses on heavy synthetic
+/ 2 0.8997 / 0.9119 / 0.9137 -> 0.9039 / 0.9126 / 0.9157, 10k seed 0 0.9293 -> 0.9314; whole `compare` runs at 10k
+seeds 1 / 2 (read from their `second_pass/` readings) 0.9333 / 0.9416 -> 0.9349 / 0.9418. It loses on heavy synthetic
 noise: Fashion-MNIST 6k, 41% instance noise, 0.9701 -> 0.9663 (copies fine-tuned plainly on kept rows a third wrong
 lose what the learned weights gave the LSW network), and up to 0.0013 on digits near the ceiling. As much time again
 as the second network's folds. 12 epochs of fine-tuning instead of 8 (the second network's folds, alone): 0.9022
