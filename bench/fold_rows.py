@@ -1,0 +1,74 @@
+"""Do the LSW network's fold copies read better when they fine-tune on fewer, better-chosen rows?
+
+    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...]
+
+RUN: a finished LSW run whose folder keeps its second pass's readings (`second_pass/`, runs from 2026-12-06 on;
+e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`). For each SOURCE:SHARE, the LSW network (the run's
+checkpoint) is read in folds again (`lsw.fold_reading`, every setting of the run) with its copies fine-tuned on the
+SHARE of D^n that SOURCE trusts most: `first` (the LSW trust, as the run did), `prov` (the mean of the LSW trust
+and the second network's own, both in-sample, known before any fold is read) or `final` (the run's final trust).
+Every row of D^n is still read out of sample (its fold's copy, or every copy for rows left out). Prints the AUC of
+the new fold reading and of the final trust it gives with the run's own second-network fold reading, and its F1
+at the run's threshold. The copies' augmentation is not seeded, so a reading differs a little between reruns:
+`first:0.9` gives that spread. Runs on the CPU.
+"""
+import argparse
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lsw.config import RunConfig  # noqa: E402
+from lsw.device_data import DeviceImages  # noqa: E402
+from lsw.fold_reading import fold_reading  # noqa: E402
+from lsw.metrics import detection_metrics  # noqa: E402
+from lsw.prepare import prepare  # noqa: E402
+from lsw.rundir import RunDir  # noqa: E402
+from lsw.second_pass import kept_positions, saved_network  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("run")
+    ap.add_argument("--by", nargs="+", default=["first:0.9", "prov:0.8"], help="SOURCE:SHARE pairs")
+    args = ap.parse_args()
+    run = RunDir(args.run)
+    r = run.readings()
+    if "first_folds" not in r or "second_folds" not in r:
+        sys.exit(f"{run.path}: no fold readings kept in its folder (a run before 2026-12-06, or without folds)")
+    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
+    p = prepare(cfg, progress=False)
+    final = (r["first_folds"] + r["second_folds"]) / 2
+    sources = {"first": r["first"], "prov": (r["first"] + r["second"]) / 2, "final": final}
+
+    def auc(trust: np.ndarray) -> float:
+        return detection_metrics(p.is_noisy, trust)["auc"]
+
+    def f1(trust: np.ndarray) -> float:
+        return detection_metrics(p.is_noisy, trust, cfg.threshold)["f1"]
+
+    print(f"{run.path}: LSW trust {auc(r['first']):.4f}, its fold reading {auc(r['first_folds']):.4f}; second "
+          f"network {auc(r['second']):.4f}, its fold reading {auc(r['second_folds']):.4f}; final {auc(final):.4f} "
+          f"/ F1 {f1(final):.4f}", flush=True)
+    first = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
+    train = p.source.train
+    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
+    for spec in args.by:
+        source, share = spec.split(":")
+        kept = kept_positions(sources[source], float(share))
+        started = time.perf_counter()
+        reading = fold_reading(first, cfg, p, data, kept)
+        new = (reading + r["second_folds"]) / 2
+        print(f"  copies on {spec} ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} rows): LSW network's fold "
+              f"reading {auc(reading):.4f}, final {auc(new):.4f} / F1 {f1(new):.4f}, "
+              f"{time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
