@@ -13,7 +13,6 @@ at the run's threshold. The copies' augmentation is not seeded, so a reading dif
 `first:0.9` gives that spread. Runs on the CPU.
 """
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -24,12 +23,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lsw.config import RunConfig  # noqa: E402
-from lsw.device_data import DeviceImages  # noqa: E402
+from bench.saved_run import open_run  # noqa: E402
 from lsw.fold_reading import fold_reading  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
-from lsw.prepare import prepare  # noqa: E402
-from lsw.rundir import RunDir  # noqa: E402
 from lsw.second_pass import kept_positions, saved_network  # noqa: E402
 
 
@@ -38,12 +34,10 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--by", nargs="+", default=["first:0.9", "prov:0.8"], help="SOURCE:SHARE pairs")
     args = ap.parse_args()
-    run = RunDir(args.run)
+    run, cfg, p, data = open_run(args.run)
     r = run.readings()
     if "first_folds" not in r or "second_folds" not in r:
         sys.exit(f"{run.path}: no fold readings kept in its folder (a run before 2026-12-06, or without folds)")
-    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
-    p = prepare(cfg, progress=False)
     final = (r["first_folds"] + r["second_folds"]) / 2
     sources = {"first": r["first"], "prov": (r["first"] + r["second"]) / 2, "final": final}
 
@@ -57,8 +51,6 @@ def main() -> None:
           f"network {auc(r['second']):.4f}, its fold reading {auc(r['second_folds']):.4f}; final {auc(final):.4f} "
           f"/ F1 {f1(final):.4f}", flush=True)
     first = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
-    train = p.source.train
-    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
     for spec in args.by:
         source, share = spec.split(":")
         kept = kept_positions(sources[source], float(share))

@@ -31,14 +31,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lsw.config import RunConfig  # noqa: E402
-from lsw.device_data import DeviceImages  # noqa: E402
+from bench.saved_run import open_run  # noqa: E402
 from lsw.evaluation import trust_reading  # noqa: E402
 from lsw.fold_reading import folds_of  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
-from lsw.prepare import prepare  # noqa: E402
 from lsw.retrain import fit  # noqa: E402
-from lsw.rundir import TRUST_STACK, RunDir  # noqa: E402
+from lsw.rundir import TRUST_STACK  # noqa: E402
 from lsw.second_pass import kept_positions  # noqa: E402
 from lsw.trust import TrustAverage  # noqa: E402
 
@@ -69,17 +67,11 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--rows", nargs="+", default=["kept", "clean", "half-hard"])
     args = ap.parse_args()
-    run = RunDir(args.run)
-    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
-    p = prepare(cfg, progress=False)
+    run, cfg, p, data = open_run(args.run)
     if p.is_noisy is None:
         sys.exit(f"{run.path}: its data has no known wrong labels")
-    if not np.array_equal(run.samples(ids=False)["noisy_index"], p.split.noisy):
-        sys.exit(f"{run.path}: the split prepared from its config is not the run's own")
     stack = np.load(run.path / TRUST_STACK)
     first = stack[cfg.epochs - 1].astype(np.float64)  # the first network's trust after its last epoch
-    train = p.source.train
-    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
     noisy_flags, everyone = p.is_noisy, np.arange(len(first))
     right = np.flatnonzero(~noisy_flags)
 

@@ -27,11 +27,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lsw.config import RunConfig  # noqa: E402
-from lsw.device_data import DeviceImages  # noqa: E402
+from bench.saved_run import open_run  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
-from lsw.prepare import prepare  # noqa: E402
-from lsw.rundir import TRUST_STACK, RunDir  # noqa: E402
+from lsw.rundir import TRUST_STACK  # noqa: E402
 from lsw.second_pass import saved_network, second_pass  # noqa: E402
 
 
@@ -45,18 +43,12 @@ def main() -> None:
     ap.add_argument("--fold-first", type=int, choices=(0, 1), default=None,
                     help="1: read the first network in folds too (default: the run's own)")
     args = ap.parse_args()
-    run = RunDir(args.run)
-    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
-    p = prepare(cfg, progress=False)
-    if not np.array_equal(run.samples(ids=False)["noisy_index"], p.split.noisy):
-        sys.exit(f"{run.path}: the split prepared from its config is not the run's own")
+    run, cfg, p, data = open_run(args.run)
     stack = np.load(run.path / TRUST_STACK)  # a row an epoch, then the second pass's when the run had one
     if len(stack) not in (cfg.epochs, cfg.epochs + 1):
         sys.exit(f"{run.path}: {len(stack)} rows in {TRUST_STACK} for {cfg.epochs} epochs: not a finished run")
     lsw_trust = stack[cfg.epochs - 1]  # the first network's trust after its last epoch
     teacher = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
-    train = p.source.train
-    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
 
     def auc(trust: np.ndarray) -> float:
         return detection_metrics(p.is_noisy, trust)["auc"]

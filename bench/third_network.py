@@ -12,27 +12,20 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 from sklearn.metrics import roc_auc_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lsw.config import RunConfig  # noqa: E402
-from lsw.device_data import DeviceImages  # noqa: E402
-from lsw.prepare import prepare  # noqa: E402
-from lsw.rundir import TRUST_STACK, RunDir  # noqa: E402
+from bench.saved_run import open_run  # noqa: E402
+from lsw.rundir import TRUST_STACK  # noqa: E402
 from lsw.second_pass import second_pass  # noqa: E402
 
 
 def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
-    run = RunDir(sys.argv[1])
-    cfg = dataclasses.replace(RunConfig.from_dict(run.config()), device="cpu")
-    p = prepare(cfg, progress=False)
-    if not np.array_equal(run.samples(ids=False)["noisy_index"], p.split.noisy):
-        sys.exit(f"{run.path}: the split prepared from its config is not the run's own")
+    run, cfg, p, data = open_run(sys.argv[1])
     trust = np.load(run.path / TRUST_STACK).astype(np.float64)  # rows: epochs, then the second pass's mean
     if len(trust) != cfg.epochs + 1:
         sys.exit(f"{run.path}: no second pass in {TRUST_STACK} ({len(trust)} rows for {cfg.epochs} epochs)")
@@ -41,8 +34,6 @@ def main() -> None:
                  "cannot be read apart from it")
     first, final = trust[-2], trust[-1]
     second = 2 * final - first
-    train = p.source.train
-    data = DeviceImages(train.images, torch.device("cpu"), hflip=train.hflip)
     extra = second_pass(dataclasses.replace(cfg, seed=cfg.seed + 7), p, data, final.astype(np.float32))
     third = 2 * extra.trust.astype(np.float64) - final
 
