@@ -2,7 +2,7 @@
 from another share of the most trusted samples?
 
     python bench/teacher_second_pass.py RUN [--teacher-weight W ...] [--keep K ...] [--epochs E] [--fold-reading F]
-        [--fold-first 0|1]
+        [--fold-first 0|1] [--fold-keep SHARE]
 
 RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
 small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
@@ -10,11 +10,12 @@ trained again from the run's network, read from the run's checkpoint (the networ
 for each teacher weight W (`lsw.reweight.distill_step`; 0 = the labels alone) and each kept share K of D^n
 (`--second-pass`; default: the run's own), trained for E epochs (default: the run's own `epochs`; the trust
 average reads the second half of them), and read in F folds (`lsw.fold_reading`; default: the run's own, 0 for a
-run recorded before it), the first network too with `--fold-first 1` (default: the run's own). The first part of
-a run depends on none of these, so each line is what a run with those settings would give (for a small-loss run,
-the "averaged + second pass" row of `compare`). Prints, for each pair, the AUC of the second network's trust alone
-(and of its fold reading, and of the first network's), of the final trust (the mean of the first network's reading
-and the second's), and that mean's F1 at the run's threshold. Runs on the CPU.
+run recorded before it), the first network too with `--fold-first 1` (default: the run's own), the copies on the
+SHARE of D^n both networks trust most (`--fold-keep`, 0 = the second network's rows; default: the run's own). The
+first part of a run depends on none of these, so each line is what a run with those settings would give (for a
+small-loss run, the "averaged + second pass" row of `compare`). Prints, for each pair, the AUC of the second
+network's trust alone (and of its fold reading, and of the first network's), of the final trust (the mean of the
+first network's reading and the second's), and that mean's F1 at the run's threshold. Runs on the CPU.
 """
 import argparse
 import dataclasses
@@ -29,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.saved_run import open_run  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
-from lsw.rundir import TRUST_STACK  # noqa: E402
 from lsw.second_pass import saved_network, second_pass  # noqa: E402
+from lsw.trust import stored_trust  # noqa: E402
 
 
 def main() -> None:
@@ -42,24 +43,29 @@ def main() -> None:
     ap.add_argument("--fold-reading", type=int, default=None, help="folds of the fold reading (default: the run's own)")
     ap.add_argument("--fold-first", type=int, choices=(0, 1), default=None,
                     help="1: read the first network in folds too (default: the run's own)")
+    ap.add_argument("--fold-keep", type=float, default=None,
+                    help="the share of D^n the fold copies fine-tune on (default: the run's own)")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
-    stack = np.load(run.path / TRUST_STACK)  # a row an epoch, then the second pass's when the run had one
-    if len(stack) not in (cfg.epochs, cfg.epochs + 1):
-        sys.exit(f"{run.path}: {len(stack)} rows in {TRUST_STACK} for {cfg.epochs} epochs: not a finished run")
-    lsw_trust = stack[cfg.epochs - 1]  # the first network's trust after its last epoch
+    epochs = run.epochs()  # the LSW epochs, then the second pass's when the run had one
+    if not epochs or epochs[-1] not in (cfg.epochs, cfg.epochs + 1):
+        sys.exit(f"{run.path}: its last epoch is {epochs[-1] if epochs else None} of {cfg.epochs}: not a finished run")
+    lsw_trust = stored_trust(run.epoch_arrays(cfg.epochs))  # the first network's trust after its last epoch
+    run_final = stored_trust(run.epoch_arrays(epochs[-1]))
     teacher = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
 
     def auc(trust: np.ndarray) -> float:
         return detection_metrics(p.is_noisy, trust)["auc"]
 
     print(f"{run.path} ({cfg.method}): {len(lsw_trust)} audited, {p.is_noisy.mean():.1%} wrong; the run's final "
-          f"trust {auc(stack[-1]):.4f}, its first network alone {auc(lsw_trust):.4f}", flush=True)
+          f"trust {auc(run_final):.4f}, its first network alone {auc(lsw_trust):.4f}", flush=True)
     epochs = args.epochs or cfg.epochs
     if args.fold_reading is not None:
         cfg = dataclasses.replace(cfg, fold_reading=args.fold_reading)
     if args.fold_first is not None:
         cfg = dataclasses.replace(cfg, fold_first=bool(args.fold_first))
+    if args.fold_keep is not None:
+        cfg = dataclasses.replace(cfg, fold_keep=args.fold_keep)
     for w, keep in [(w, k) for w in args.teacher_weight for k in args.keep or [cfg.second_pass]]:
         sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep, epochs=epochs), p, data,
                          lsw_trust, first=teacher)

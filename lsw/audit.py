@@ -147,7 +147,7 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
         observe(event)
     return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
                                 "teacher_weight": config.teacher_weight, "folds": config.fold_reading,
-                                "fold_first": folded_networks(config) == 2,
+                                "fold_first": folded_networks(config) == 2, "fold_keep": config.fold_keep,
                                 "seconds": round(sp.seconds, 3)}
 
 

@@ -151,7 +151,8 @@ def _second_pass_line(sp: dict | None) -> str | None:
         return None
     taught = f", {sp['teacher_weight']:g} of its targets from the LSW network" if sp.get("teacher_weight") else ""
     both = " (both networks)" if sp.get("fold_first") else ""
-    folds = f", read again in {sp['folds']} folds{both}" if sp.get("folds") else ""
+    rows = f" of the {sp['fold_keep']:.0%} both trust most" if sp.get("fold_keep") else ""
+    folds = f", read again in {sp['folds']} folds{rows}{both}" if sp.get("folds") else ""
     return f"trained on {sp['kept']} of {sp['of']} audited samples{taught}{folds}, {sp['seconds']:.1f} s"
 
 

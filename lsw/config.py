@@ -7,7 +7,7 @@ from dataclasses import dataclass
 ALPHA_STEPS = ("sum", "evidence")  # how w follows a sample's meta-gradients (`lsw.methods.LSW.w`)
 METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
 # What a run recorded before these fields existed trained with (a resumed run or its next round goes on so).
-BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0, "fold_first": False}
+BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0, "fold_first": False, "fold_keep": 0.0}
 DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
@@ -83,6 +83,9 @@ class RunConfig:
         trains on), and that reading stands in for the second network's own in the final trust. 0 = none.
     fold_first: with `fold_reading`, the LSW network is read the same way (copies of it fine-tuned without each
         fold), and that reading stands in for its own trust in the final mean (`lsw.second_pass`).
+    fold_keep: with `fold_reading`, the share of D^n the fold copies fine-tune on (and read fold by fold): the
+        samples that the mean of the two networks' in-sample trust ranks highest (`lsw.second_pass`). 0 = the
+        second network's own rows (the `second_pass` share by the LSW trust), as runs before it did.
     """
 
     method: str = "lsw"
@@ -116,6 +119,7 @@ class RunConfig:
     teacher_weight: float = 0.0
     fold_reading: int = 4
     fold_first: bool = True
+    fold_keep: float = 0.8
     seed: int = 0
     device: str = "auto"
     eval_test: bool = True

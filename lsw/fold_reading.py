@@ -67,9 +67,11 @@ def folded_networks(config: RunConfig) -> int:
 
 def fold_steps(config: RunConfig, pass_steps: int) -> int:
     """Plain steps of all the folds' fine-tuning (of both networks when `config.fold_first`), when an epoch of the
-    second network takes `pass_steps`."""
+    second network takes `pass_steps` (its rows are the `second_pass` share; the copies', the `fold_keep` share
+    less a fold)."""
     folds = config.fold_reading
-    per_network = folds * fold_epochs(config) * round(pass_steps * (folds - 1) / folds) if folds else 0
+    share = config.fold_keep / config.second_pass if config.fold_keep and config.second_pass else 1.0
+    per_network = folds * fold_epochs(config) * round(pass_steps * share * (folds - 1) / folds) if folds else 0
     return folded_networks(config) * per_network
 
 

@@ -24,12 +24,12 @@ class RunRecorder:
         """The run's config and samples: what the run is about, before the first epoch. `world_size`: the
         number of processes that train it (`lsw.dist`)."""
         p, src = self.problem, self.problem.source
+        self.run.forget_results()  # a run overwritten here (--force, compare again) leaves nothing behind
         self.run.write_config({**self.config.to_dict(), "source": src.name, "fingerprint": src.fingerprint,
                                "device": device, "world_size": world_size, "noise_rate": p.noise_rate,
                                "classes": src.train.classes,
                                "clean_set": p.clean_origin, "unverified": p.unverified})
-        if p.trusted_set is not None:
-            self.run.write_trusted(p.trusted_set)
+        self.run.write_trusted(p.trusted_set)
         arrays = dict(noisy_index=p.split.noisy, clean_index=p.split.clean, val_index=p.split.val, labels=p.labels,
                       given_labels=p.given_labels, source_labels=src.train.labels,
                       ids=np.array(src.train.ids, dtype=str), classes=np.array(src.train.classes, dtype=str))

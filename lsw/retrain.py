@@ -72,7 +72,8 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     optionally loss-weighted by `weights` (float (len(rows),)). on_epoch(model, epochs done) after every epoch.
     teacher: a trained network whose predictions make up `teacher_weight` of every target
     (`lsw.reweight.distill_step`; not with `weights`). start: a network to train further instead of a fresh one
-    (trained in place; a fresh optimiser).
+    (trained in place; a fresh optimiser). The global torch RNG, which draws the crops and flips, is seeded with
+    `config.seed` + 1 either way, so a network trained again from the same start is the same network.
 
     SGD (peak learning rate `lr`, default config.lr; Nesterov momentum, weight decay), warm-up then cosine decay
     to 0 (`lr_schedule`), batch `config.retrain_batch_size` (125 in the paper), crop and flip augmentation.
@@ -83,7 +84,8 @@ def fit(config: RunConfig, problem: Problem, rows: np.ndarray, weights: np.ndarr
     train = problem.source.train
     if start is None:
         model, opt = build_training(config, train.shape, train.num_classes, device, config.seed + 1)
-    else:
+    else:  # seeded as a fresh one is (`build_training`): its crops and flips do not hang on what ran before
+        torch.manual_seed(config.seed + 1)
         model, opt = start, optimiser(config, start)
     base = config.lr if lr is None else lr
     rows_t = torch.as_tensor(rows, device=device)

@@ -42,7 +42,7 @@ import numpy as np
 from lsw import ids as sample_ids
 from lsw.atomic import atomic_write, json_default, write_json
 from lsw.config import BEFORE
-from lsw.scoring import run_score, score_name
+from lsw.scoring import METHOD_SCORES, run_score, score_name
 from lsw.trust import stored_trust
 from lsw.trusted import TrustedSet
 
@@ -278,6 +278,20 @@ class RunDir:
     def epochs(self) -> list[int]:
         return [m["epoch"] for m in self.metrics()]
 
+    def forget_results(self) -> None:
+        """Remove what an earlier run in this folder recorded as it trained and when it ended (its epochs,
+        metrics, checkpoint, stacks, features, evidence, readings, summary, error log), before a new run starts
+        here: an overwritten run's epochs would otherwise stay listed with the new run's. The config, samples,
+        status and trusted set are rewritten by the new run; files this layout does not name are left alone."""
+        names = [METRICS, EPOCHS, FEATURES, CHECKPOINT, EVIDENCE, READINGS, SUMMARY, ERROR_LOG, LOSS_STACK,
+                 TRUST_STACK] + [f"{score}.npy" for score in METHOD_SCORES.values()]
+        for name in names:
+            path = self.path / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
     def epoch_arrays(self, epoch: int) -> dict[str, np.ndarray]:
         """Every array of `epoch`, memory-mapped (read-only): only the pages of what is used are read."""
         folder = self.path / EPOCHS / f"{epoch:04d}"
@@ -372,8 +386,12 @@ class RunDir:
     def trusted_path(self) -> Path:
         return self.path / TRUSTED
 
-    def write_trusted(self, trusted: TrustedSet) -> None:
-        trusted.write(self.trusted_path)
+    def write_trusted(self, trusted: TrustedSet | None) -> None:
+        """Keep `trusted` in the folder; None: the run has no trusted set (an overwritten run's is removed)."""
+        if trusted is not None:
+            trusted.write(self.trusted_path)
+        elif self.trusted_path.exists():
+            self.trusted_path.unlink()
 
     def trusted_set(self) -> TrustedSet | None:
         """The trusted set the run learnt from (a copy kept in the folder), or None."""

@@ -119,6 +119,16 @@ def kept_positions(trust: np.ndarray, keep: float) -> np.ndarray:
     return np.sort(order[:n])
 
 
+def fold_rows(config: RunConfig, trust: np.ndarray, own: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """Positions in D^n (sorted) the fold copies fine-tune on: the `config.fold_keep` share that the mean of the
+    LSW `trust` and the second network's `own` (both in-sample, float (n_noisy,)) ranks highest, or the second
+    network's own rows `kept` when `fold_keep` is 0."""
+    if config.fold_keep == 0:
+        return kept
+    both = (np.asarray(trust, dtype=np.float64) + np.asarray(own, dtype=np.float64)) / 2
+    return kept_positions(both, config.fold_keep)
+
+
 def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: np.ndarray,
                 on_progress: Callable[[int, int, int], None] | None = None,
                 cancel: threading.Event | None = None, first: torch.nn.Module | None = None) -> SecondPass:
@@ -158,9 +168,10 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
                     on_progress(done + epoch, step, steps)
             return report
 
-        folds = fold_reading(model, config, problem, data, kept, fold_progress(0), cancel)
+        refit = fold_rows(config, trust, own, kept)
+        folds = fold_reading(model, config, problem, data, refit, fold_progress(0), cancel)
         if fold_first:
-            first_folds = fold_reading(first, config, problem, data, kept, fold_progress(1), cancel)
+            first_folds = fold_reading(first, config, problem, data, refit, fold_progress(1), cancel)
     second = own.astype(np.float64) if folds is None else folds  # the fold reading stands in for its own
     one = np.asarray(trust, dtype=np.float64) if first_folds is None else first_folds
     combined = ((one + second) / 2).astype(np.float32)

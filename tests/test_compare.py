@@ -100,6 +100,20 @@ def test_scores_have_the_stated_direction(result):
         assert set(h["counts"]) == {"clean", "noisy"}, m
 
 
+def test_compare_refuses_a_folder_holding_a_comparison_unless_forced(tmp_path):
+    cfg = RunConfig(data="digits", noise="symmetric:0.3", clean_per_class=10, epochs=1, device="cpu",
+                    second_pass=0)
+    run_compare(cfg, ["small-loss"], tmp_path)
+    with pytest.raises(LswError, match="--force"):
+        run_compare(cfg, ["small-loss"], tmp_path)
+    with pytest.raises(LswError, match="small-loss"):  # the run alone, its results file gone
+        (tmp_path / "compare.json").unlink()
+        run_compare(cfg, ["lsw", "small-loss"], tmp_path)
+    assert RunDir(tmp_path / "small-loss").epochs() == [1] and not (tmp_path / "lsw").exists()
+    run_compare(cfg, ["small-loss"], tmp_path, force=True)
+    assert RunDir(tmp_path / "small-loss").epochs() == [1] and (tmp_path / "compare.json").exists()
+
+
 def test_compare_needs_noise(tmp_path):
     with pytest.raises(LswError, match="--noise"):
         run_compare(RunConfig(epochs=1, device="cpu"), ["lsw"], tmp_path)

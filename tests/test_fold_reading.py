@@ -120,17 +120,59 @@ def test_the_fold_readings_stand_in_for_both_networks_own_and_progress_counts_th
         second_pass(config, problem, data, trust)  # nothing to read in folds: said, not read as the trust given
 
 
+def test_the_copies_fine_tune_on_the_share_both_networks_trust_most(monkeypatch):
+    config = RunConfig(**{**FAST, "fold_keep": 0.6})
+    problem, data, first, _ = a_trained_network(config)
+    trust = np.random.default_rng(2).random(len(problem.split.noisy)).astype(np.float32)
+    rows = []
+    monkeypatch.setattr(second_pass_module, "fold_reading", lambda model, c, p, d, refit, *a: rows.append(refit)
+                        or np.zeros(len(trust)))
+    sp = second_pass(config, problem, data, trust, first=first)
+    both = kept_positions((trust.astype(np.float64) + sp.own) / 2, 0.6)
+    assert len(rows) == 2 and all(np.array_equal(r, both) for r in rows) and len(both) == round(0.6 * len(trust))
+    assert sp.n_kept == round(0.9 * len(trust))  # the second network itself still trains on the LSW trust's 90%
+    rows.clear()
+    second_pass(RunConfig(**{**FAST, "fold_keep": 0}), problem, data, trust, first=first)
+    assert all(np.array_equal(r, kept_positions(trust, 0.9)) for r in rows) and len(rows) == 2
+
+
+def test_a_network_fine_tuned_again_from_the_same_start_is_the_same_network():
+    config = RunConfig(**FAST)
+    problem, data, model, before = a_trained_network(config)
+    rows = np.concatenate([problem.split.noisy[:200], problem.split.clean])
+    tuned = []
+    for draws in (0, 5):
+        torch.rand(draws)  # what ran before moves the global RNG; the crops and flips must not follow it
+        model.load_state_dict(before)
+        tuned.append({k: v.clone() for k, v in fit(config, problem, rows, None, 1, data, start=model).state_dict()
+                      .items()})
+    assert all(torch.equal(v, tuned[1][k]) for k, v in tuned[0].items())
+    assert not all(torch.equal(v, before[k]) for k, v in tuned[0].items())
+
+
 def test_the_flags_defaults_and_old_runs():
     assert RunConfig().fold_reading == 4 and RunConfig().fold_first and fold_epochs(RunConfig()) == 8
     assert RunConfig.from_dict({"method": "lsw"}).fold_reading == 0  # a run recorded before the fold reading
     assert not RunConfig.from_dict({"method": "lsw", "fold_reading": 4}).fold_first  # before the first's
-    assert fold_steps(RunConfig(), 40) == 2 * 4 * 8 * 30 and fold_steps(RunConfig(fold_reading=0), 40) == 0
-    assert fold_steps(RunConfig(fold_first=False), 40) == 4 * 8 * 30
+    # an epoch of 40 steps on the second network's 90%: 40 * 0.8 / 0.9 * 3 / 4 = 26.7 on the copies' 80% less a fold
+    assert fold_steps(RunConfig(), 40) == 2 * 4 * 8 * 27 and fold_steps(RunConfig(fold_reading=0), 40) == 0
+    assert fold_steps(RunConfig(fold_first=False), 40) == 4 * 8 * 27
+    assert fold_steps(RunConfig(fold_keep=0), 40) == 2 * 4 * 8 * 30  # the second network's own rows
+    assert RunConfig().fold_keep == 0.8 and RunConfig.from_dict({"method": "lsw", "fold_reading": 4}).fold_keep == 0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(LswError, match="--fold-keep"):
+            config_from_args(Namespace(fold_keep=bad))
+    assert config_from_args(parser_args(["--fold-keep", "0.7"])).fold_keep == 0.7
     for bad in (1, -2):
         with pytest.raises(LswError, match="--fold-reading"):
             config_from_args(Namespace(fold_reading=bad))
     assert config_from_args(Namespace(fold_reading=0)).fold_reading == 0
+    assert config_from_args(parser_args([])).fold_first
+    assert not config_from_args(parser_args(["--no-fold-first"])).fold_first
+
+
+def parser_args(flags: list[str]) -> Namespace:
+    """The run flags `flags` parsed, on digits."""
     parser = argparse.ArgumentParser()
     add_run_args(parser)
-    assert config_from_args(parser.parse_args(["--data", "digits"])).fold_first
-    assert not config_from_args(parser.parse_args(["--data", "digits", "--no-fold-first"])).fold_first
+    return parser.parse_args(["--data", "digits", *flags])

@@ -64,3 +64,18 @@ def test_summary_seconds_cover_every_process_of_a_resumed_run(tmp_path):
         run_audit(cfg, tmp_path / "run", on_event=lambda e: e.epoch == 9 and cancel.set(), cancel=cancel)
     s = run_audit(cfg, tmp_path / "run", resume=True)
     assert s["seconds"] >= s["lsw_seconds"], s
+
+
+def test_a_run_started_over_an_earlier_one_keeps_none_of_its_records(tmp_path):
+    """--force, or compare again into the same folder: the new run's epochs alone are listed (the earlier run's
+    were kept beside them, so the stacks had the wrong rows), and its second-pass readings and trusted set go."""
+    first = RunDir(tmp_path)
+    run_audit(RunConfig(**FAST, epochs=3, second_pass=0.9, fold_reading=2), tmp_path)
+    assert first.epochs() == [1, 2, 3, 4] and first.readings()
+    first.trusted_path.write_text("{}")  # as if the earlier run had learnt from a trusted set
+    (tmp_path / "notes.txt").write_text("mine")  # not the run's: left alone
+    run_audit(RunConfig(**FAST, epochs=2, second_pass=0), tmp_path)
+    run = RunDir(tmp_path)
+    assert run.epochs() == [1, 2] and sorted(p.name for p in (tmp_path / "epochs").iterdir()) == ["0001", "0002"]
+    assert run.readings() == {} and not run.trusted_path.exists() and (tmp_path / "notes.txt").read_text() == "mine"
+    assert len(run.stack("trust")) == 2

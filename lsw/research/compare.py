@@ -105,12 +105,18 @@ def small_loss_second_pass(config: RunConfig, problem: Problem, run: RunDir, tru
 
 
 def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: int = 4,
-                on_progress: Callable[[str, int, int, int, int], None] | None = None) -> dict:
-    """Run `methods` on the same prepared problem; writes out/compare.json and out/<method>/ runs."""
+                on_progress: Callable[[str, int, int, int, int], None] | None = None, force: bool = False) -> dict:
+    """Run `methods` on the same prepared problem; writes out/compare.json and out/<method>/ runs. LswError,
+    before any work, when `out` holds a comparison or one of those runs already, unless `force` (overwrite)."""
     unknown = [m for m in methods if m not in ALL]
     if unknown:
         raise LswError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(ALL)}")
     out = Path(out)
+    taken = [str(path) for path in [out / RESULT] + [out / m for m in methods]
+             if path.name == RESULT and path.exists() or RunDir(path).exists()]
+    if taken and not force:
+        raise LswError(f"{', '.join(taken)} already hold(s) a comparison's results: pass --force to overwrite, or "
+                       "choose another --out")
     problem = prepare(config, progress=on_progress is not None)
     is_noisy = problem.is_noisy
     if is_noisy is None:
@@ -190,6 +196,7 @@ def add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methods", default="lsw,mwnet,l2rw,cleanlab,small-loss")
     p.add_argument("--folds", type=int, default=4, help="cross-validation folds for cleanlab")
     p.add_argument("--out", required=True)
+    p.add_argument("--force", action="store_true", help="overwrite a comparison already in --out")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -200,7 +207,7 @@ def main(args: argparse.Namespace) -> int:
         config.retrain = args.retrain
     with TqdmProgress() as bar:
         result = run_compare(config, [m.strip() for m in args.methods.split(",") if m.strip()], args.out, args.folds,
-                             on_progress=bar.update)
+                             on_progress=bar.update, force=args.force)
     print(f"{result['n_noisy']} noisy / {result['n_clean']} clean, noise rate {result['noise_rate']:.3f}, "
           f"device {result['device']}; score direction: higher = trusted")
     print(format_compare(result))
