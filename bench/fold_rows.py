@@ -1,6 +1,6 @@
 """Do the LSW network's fold copies read better when they fine-tune on fewer, better-chosen rows?
 
-    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...]
+    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...] [--reset-head]
 
 RUN: a finished LSW run whose folder keeps its second pass's readings (`second_pass/`, runs from 2026-12-06 on;
 e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`). For each SOURCE:SHARE, the LSW network (the run's
@@ -9,8 +9,9 @@ SHARE of D^n that SOURCE trusts most: `first` (the LSW trust, as the run did), `
 and the second network's own, both in-sample, known before any fold is read) or `final` (the run's final trust).
 Every row of D^n is still read out of sample (its fold's copy, or every copy for rows left out). Prints the AUC of
 the new fold reading and of the final trust it gives with the run's own second-network fold reading, and its F1
-at the run's threshold. The copies' augmentation is not seeded, so a reading differs a little between reruns:
-`first:0.9` gives that spread. Runs on the CPU.
+at the run's threshold. With `--reset-head` every copy starts from the network with its last layer drawn afresh.
+The copies' augmentation is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of that code or later reads again
+exactly as it did; for older runs `first:0.9` gives the spread between reruns. Runs on the CPU.
 """
 import argparse
 import sys
@@ -33,6 +34,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run")
     ap.add_argument("--by", nargs="+", default=["first:0.9", "prov:0.8"], help="SOURCE:SHARE pairs")
+    ap.add_argument("--reset-head", action="store_true",
+                    help="the copies start with the network's last layer drawn afresh (what it memorised of the "
+                    "labels is mostly there)")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
     r = run.readings()
@@ -51,6 +55,9 @@ def main() -> None:
           f"network {auc(r['second']):.4f}, its fold reading {auc(r['second_folds']):.4f}; final {auc(final):.4f} "
           f"/ F1 {f1(final):.4f}", flush=True)
     first = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
+    if args.reset_head:
+        torch.manual_seed(cfg.seed)
+        first.head.reset_parameters()
     for spec in args.by:
         source, share = spec.split(":")
         kept = kept_positions(sources[source], float(share))

@@ -2,7 +2,7 @@
 from another share of the most trusted samples?
 
     python bench/teacher_second_pass.py RUN [--teacher-weight W ...] [--keep K ...] [--epochs E] [--fold-reading F]
-        [--fold-first 0|1] [--fold-keep SHARE]
+        [--fold-first 0|1] [--fold-keep SHARE] [--save DIR]
 
 RUN: a finished LSW run with a second pass (e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`), or a
 small-loss run (`DIR/small-loss`). Its second pass (`lsw.second_pass`, every setting of the run, its seed) is
@@ -45,6 +45,8 @@ def main() -> None:
                     help="1: read the first network in folds too (default: the run's own)")
     ap.add_argument("--fold-keep", type=float, default=None,
                     help="the share of D^n the fold copies fine-tune on (default: the run's own)")
+    ap.add_argument("--save", default=None, metavar="DIR",
+                    help="keep each pass's readings in DIR/w<W>_k<K>/ (own.npy, folds.npy, first_folds.npy)")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
     epochs = run.epochs()  # the LSW epochs, then the second pass's when the run had one
@@ -70,6 +72,12 @@ def main() -> None:
         sp = second_pass(dataclasses.replace(cfg, teacher_weight=w, second_pass=keep, epochs=epochs), p, data,
                          lsw_trust, first=teacher)
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
+        if args.save:
+            kept = Path(args.save) / f"w{w:g}_k{keep:g}"
+            kept.mkdir(parents=True, exist_ok=True)
+            for name, reading in [("own", sp.own), ("folds", sp.folds), ("first_folds", sp.first_folds)]:
+                if reading is not None:
+                    np.save(kept / f"{name}.npy", reading)
         folds = "" if sp.folds is None else f", its fold reading ({cfg.fold_reading} folds) {auc(sp.folds):.4f}"
         if sp.first_folds is not None:
             folds += (f", the first network's fold reading {auc(sp.first_folds):.4f} (the final trust with the "
