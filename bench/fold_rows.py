@@ -1,6 +1,6 @@
 """Do the LSW network's fold copies read better when they fine-tune on fewer, better-chosen rows?
 
-    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...] [--reset-head] [--seed-offset N]
+    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...] [--reset-head] [--draw N] [--save DIR]
 
 RUN: a finished LSW run whose folder keeps its second pass's readings (`second_pass/`, runs from 2026-12-06 on;
 e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`). For each SOURCE:SHARE, the LSW network (the run's
@@ -10,13 +10,12 @@ and the second network's own, both in-sample, known before any fold is read) or 
 Every row of D^n is still read out of sample (its fold's copy, or every copy for rows left out). Prints the AUC of
 the new fold reading and of the final trust it gives with the run's own second-network fold reading, and its F1
 at the run's threshold. With `--reset-head` every copy starts from the network with its last layer drawn afresh;
-with `--seed-offset N` the copies' folds, batch order and augmentation are drawn with the run's seed + N, not as the
-second network's copies' are. The copies' augmentation is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of
-that code or later reads again exactly as it did; for older runs `first:0.9` gives the spread between reruns. Runs
-on the CPU.
+with `--draw N` the copies' folds, batch order and augmentation are drawn with the run's seed + N (`lsw.fold_reading`;
+default 1, as a run's LSW network since 2026-12-07; 0 as before, when both networks' copies drew alike). Fine-tuning
+is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of that code or later reads again exactly as it did; for
+older runs `first:0.9` gives the spread between reruns. Runs on the CPU.
 """
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -40,8 +39,11 @@ def main() -> None:
     ap.add_argument("--reset-head", action="store_true",
                     help="the copies start with the network's last layer drawn afresh (what it memorised of the "
                     "labels is mostly there)")
-    ap.add_argument("--seed-offset", type=int, default=0,
-                    help="the copies' folds and batches drawn with the run's seed plus this (0: the run's own)")
+    ap.add_argument("--draw", type=int, default=1,
+                    help="the copies' draw of folds, batches and augmentation (`lsw.fold_reading`; default 1, the "
+                    "LSW network's since 2026-12-07; 0 gives the second network's, as runs before drew both)")
+    ap.add_argument("--save", default=None, metavar="DIR",
+                    help="keep each new fold reading in DIR/<SOURCE>_<SHARE>.npy")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
     r = run.readings()
@@ -67,8 +69,11 @@ def main() -> None:
         source, share = spec.split(":")
         kept = kept_positions(sources[source], float(share))
         started = time.perf_counter()
-        reading = fold_reading(first, dataclasses.replace(cfg, seed=cfg.seed + args.seed_offset), p, data, kept)
+        reading = fold_reading(first, cfg, p, data, kept, draw=args.draw)
         new = (reading + r["second_folds"]) / 2
+        if args.save:
+            Path(args.save).mkdir(parents=True, exist_ok=True)
+            np.save(Path(args.save) / f"{source}_{share}.npy", reading)
         print(f"  copies on {spec} ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} rows): LSW network's fold "
               f"reading {auc(reading):.4f}, final {auc(new):.4f} / F1 {f1(new):.4f}, "
               f"{time.perf_counter() - started:.0f} s", flush=True)

@@ -39,6 +39,7 @@ against 0.8977 at 5k seed 0, 0.9367 against 0.9379 (the one-off) at 10k seed 2: 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -82,14 +83,16 @@ def folds_of(n: int, folds: int, seed: int) -> np.ndarray:
 
 def fold_reading(model: torch.nn.Module, config: RunConfig, problem: Problem, data: DeviceImages,
                  kept: np.ndarray, on_progress: Callable[[int, int, int, int], None] | None = None,
-                 cancel: threading.Event | None = None) -> np.ndarray:
+                 cancel: threading.Event | None = None, draw: int = 0) -> np.ndarray:
     """float64 (n_noisy,): the trust reading (`lsw.evaluation.trust_reading`) of every sample of D^n by a copy
     of `model` (the second network, trained on D^c and the D^n positions `kept`, or the LSW network) fine-tuned on
     D^c and `kept` without it: each of `config.fold_reading` folds of `kept` is read by its own copy, the other
     positions by every copy (their mean). `model` itself is not changed. on_progress(fold, epoch, step, steps)
-    every step."""
+    every step. draw: which seeded draw of the folds, batch order and augmentation (`config.seed` + draw): the two
+    networks of a second pass draw apart, so that their readings of a sample do not share a fold's rows and crops."""
     noisy, clean = problem.split.noisy, problem.split.clean
     folds = config.fold_reading
+    config = dataclasses.replace(config, seed=config.seed + draw)
     dropped = np.setdiff1d(np.arange(len(noisy)), kept)
     fold = folds_of(len(kept), folds, config.seed)
     out = np.zeros(len(noisy))

@@ -171,7 +171,7 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
         refit = fold_rows(config, trust, own, kept)
         folds = fold_reading(model, config, problem, data, refit, fold_progress(0), cancel)
         if fold_first:
-            first_folds = fold_reading(first, config, problem, data, refit, fold_progress(1), cancel)
+            first_folds = fold_reading(first, config, problem, data, refit, fold_progress(1), cancel, draw=1)
     second = own.astype(np.float64) if folds is None else folds  # the fold reading stands in for its own
     one = np.asarray(trust, dtype=np.float64) if first_folds is None else first_folds
     combined = ((one + second) / 2).astype(np.float32)

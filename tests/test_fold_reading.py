@@ -125,11 +125,13 @@ def test_the_copies_fine_tune_on_the_share_both_networks_trust_most(monkeypatch)
     problem, data, first, _ = a_trained_network(config)
     trust = np.random.default_rng(2).random(len(problem.split.noisy)).astype(np.float32)
     rows = []
-    monkeypatch.setattr(second_pass_module, "fold_reading", lambda model, c, p, d, refit, *a: rows.append(refit)
-                        or np.zeros(len(trust)))
+    draws = []
+    monkeypatch.setattr(second_pass_module, "fold_reading", lambda model, c, p, d, refit, *a, draw=0:
+                        rows.append(refit) or draws.append(draw) or np.zeros(len(trust)))
     sp = second_pass(config, problem, data, trust, first=first)
     both = kept_positions((trust.astype(np.float64) + sp.own) / 2, 0.6)
     assert len(rows) == 2 and all(np.array_equal(r, both) for r in rows) and len(both) == round(0.6 * len(trust))
+    assert draws == [0, 1]  # the two networks' copies draw their folds and batches apart
     assert sp.n_kept == round(0.9 * len(trust))  # the second network itself still trains on the LSW trust's 90%
     rows.clear()
     second_pass(RunConfig(**{**FAST, "fold_keep": 0}), problem, data, trust, first=first)
@@ -148,6 +150,16 @@ def test_a_network_fine_tuned_again_from_the_same_start_is_the_same_network():
                       .items()})
     assert all(torch.equal(v, tuned[1][k]) for k, v in tuned[0].items())
     assert not all(torch.equal(v, before[k]) for k, v in tuned[0].items())
+
+
+def test_a_fold_reading_is_read_again_exactly_and_another_draw_reads_apart():
+    config = RunConfig(**FAST)
+    problem, data, model, _ = a_trained_network(config)
+    kept = np.arange(len(problem.split.noisy))
+    once, again = (fold_reading(model, config, problem, data, kept) for _ in range(2))
+    apart = fold_reading(model, config, problem, data, kept, draw=1)
+    assert np.array_equal(once, again) and not np.allclose(once, apart)
+    assert np.array_equal(apart, fold_reading(model, RunConfig(**{**FAST, "seed": 1}), problem, data, kept))
 
 
 def test_the_flags_defaults_and_old_runs():
