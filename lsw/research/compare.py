@@ -112,11 +112,11 @@ def run_compare(config: RunConfig, methods: list[str], out: str | Path, folds: i
     if unknown:
         raise LswError(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(ALL)}")
     out = Path(out)
-    taken = [str(path) for path in [out / RESULT] + [out / m for m in methods]
-             if path.name == RESULT and path.exists() or RunDir(path).exists()]
+    taken = [out / RESULT] if (out / RESULT).exists() else []
+    taken += [out / m for m in methods if RunDir(out / m).exists()]
     if taken and not force:
-        raise LswError(f"{', '.join(taken)} already hold(s) a comparison's results: pass --force to overwrite, or "
-                       "choose another --out")
+        raise LswError(f"an earlier comparison's results are in {', '.join(map(str, taken))}: pass --force to "
+                       "overwrite them, or choose another --out")
     problem = prepare(config, progress=on_progress is not None)
     is_noisy = problem.is_noisy
     if is_noisy is None:
