@@ -31,12 +31,11 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.saved_run import open_run  # noqa: E402
+from bench.saved_run import finished_trust, open_run  # noqa: E402
 from lsw.evaluation import trust_reading  # noqa: E402
 from lsw.fold_reading import folds_of  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
 from lsw.retrain import fit  # noqa: E402
-from lsw.rundir import TRUST_STACK  # noqa: E402
 from lsw.second_pass import kept_positions  # noqa: E402
 from lsw.trust import TrustAverage  # noqa: E402
 
@@ -70,8 +69,7 @@ def main() -> None:
     run, cfg, p, data = open_run(args.run)
     if p.is_noisy is None:
         sys.exit(f"{run.path}: its data has no known wrong labels")
-    stack = np.load(run.path / TRUST_STACK)
-    first = stack[cfg.epochs - 1].astype(np.float64)  # the first network's trust after its last epoch
+    first, final, _ = finished_trust(run, cfg)
     noisy_flags, everyone = p.is_noisy, np.arange(len(first))
     right = np.flatnonzero(~noisy_flags)
 
@@ -79,7 +77,7 @@ def main() -> None:
         return detection_metrics(noisy_flags[among], trust[among])["auc"]
 
     print(f"{run.path}: {len(first)} audited, {int(noisy_flags.sum())} wrong; the run's final trust "
-          f"{auc(stack[-1]):.4f}, its first network alone {auc(first):.4f}", flush=True)
+          f"{auc(final):.4f}, its first network alone {auc(first):.4f}", flush=True)
     for choice in args.rows:
         started = time.perf_counter()
         name, _, arg = choice.partition(":")

@@ -28,10 +28,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.saved_run import open_run  # noqa: E402
+from bench.saved_run import finished_trust, open_run  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
 from lsw.second_pass import saved_network, second_pass  # noqa: E402
-from lsw.trust import stored_trust  # noqa: E402
 
 
 def main() -> None:
@@ -49,11 +48,7 @@ def main() -> None:
                     help="keep each pass's readings in DIR/w<W>_k<K>/ (own.npy, folds.npy, first_folds.npy)")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
-    epochs = run.epochs()  # the LSW epochs, then the second pass's when the run had one
-    if not epochs or epochs[-1] not in (cfg.epochs, cfg.epochs + 1):
-        sys.exit(f"{run.path}: its last epoch is {epochs[-1] if epochs else None} of {cfg.epochs}: not a finished run")
-    lsw_trust = stored_trust(run.epoch_arrays(cfg.epochs))  # the first network's trust after its last epoch
-    run_final = stored_trust(run.epoch_arrays(epochs[-1]))
+    lsw_trust, run_final, _ = finished_trust(run, cfg)
     teacher = saved_network(run.checkpoint, cfg, p, torch.device("cpu"))
 
     def auc(trust: np.ndarray) -> float:
@@ -73,11 +68,11 @@ def main() -> None:
                          lsw_trust, first=teacher)
         final = detection_metrics(p.is_noisy, sp.trust, cfg.threshold)
         if args.save:
-            kept = Path(args.save) / f"w{w:g}_k{keep:g}"
-            kept.mkdir(parents=True, exist_ok=True)
+            folder = Path(args.save) / f"w{w:g}_k{keep:g}"
+            folder.mkdir(parents=True, exist_ok=True)
             for name, reading in [("own", sp.own), ("folds", sp.folds), ("first_folds", sp.first_folds)]:
                 if reading is not None:
-                    np.save(kept / f"{name}.npy", reading)
+                    np.save(folder / f"{name}.npy", reading)
         folds = "" if sp.folds is None else f", its fold reading ({cfg.fold_reading} folds) {auc(sp.folds):.4f}"
         if sp.first_folds is not None:
             folds += (f", the first network's fold reading {auc(sp.first_folds):.4f} (the final trust with the "

@@ -17,8 +17,7 @@ from sklearn.metrics import roc_auc_score
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.saved_run import open_run  # noqa: E402
-from lsw.rundir import TRUST_STACK  # noqa: E402
+from bench.saved_run import finished_trust, open_run  # noqa: E402
 from lsw.second_pass import second_pass  # noqa: E402
 
 
@@ -26,13 +25,12 @@ def main() -> None:
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     run, cfg, p, data = open_run(sys.argv[1])
-    trust = np.load(run.path / TRUST_STACK).astype(np.float64)  # rows: epochs, then the second pass's mean
-    if len(trust) != cfg.epochs + 1:
-        sys.exit(f"{run.path}: no second pass in {TRUST_STACK} ({len(trust)} rows for {cfg.epochs} epochs)")
+    first, final, had_second_pass = finished_trust(run, cfg)
+    if not had_second_pass:
+        sys.exit(f"{run.path}: no second pass ({cfg.epochs} epochs and no record after them)")
     if cfg.fold_first and cfg.fold_reading:
         sys.exit(f"{run.path}: its final trust holds the first network's fold reading, not its trust: the networks "
                  "cannot be read apart from it")
-    first, final = trust[-2], trust[-1]
     second = 2 * final - first
     extra = second_pass(dataclasses.replace(cfg, seed=cfg.seed + 7), p, data, final.astype(np.float32))
     third = 2 * extra.trust.astype(np.float64) - final
