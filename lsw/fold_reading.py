@@ -74,6 +74,11 @@ def folded_networks(config: RunConfig) -> int:
     return 0 if config.fold_reading == 0 else 1 + int(config.fold_first)
 
 
+def reads_first(config: RunConfig) -> bool:
+    """Whether a second pass of `config` reads the run's own network (the LSW network) in folds too."""
+    return folded_networks(config) == 2
+
+
 def fold_steps(config: RunConfig, pass_steps: int) -> int:
     """Plain steps of all the folds' fine-tuning (of both networks when `config.fold_first`), when an epoch of the
     second network takes `pass_steps` (its rows are the `second_pass` share; the copies', the `fold_keep` share

@@ -72,7 +72,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
 from lsw.evaluation import trust_reading
-from lsw.fold_reading import fold_epochs, fold_reading, folded_networks
+from lsw.fold_reading import fold_epochs, fold_reading, folded_networks, reads_first
 from lsw.loop import build_training
 from lsw.prepare import Problem
 from lsw.retrain import fit
@@ -108,6 +108,11 @@ def epochs_of(config: RunConfig) -> int:
 def applies(config: RunConfig) -> bool:
     """Whether a run of `config` ends with a second pass: LSW flagging by trust, `second_pass` > 0."""
     return config.method == "lsw" and config.score == "trust" and config.second_pass > 0
+
+
+def needs_first(config: RunConfig) -> bool:
+    """Whether a second pass of `config` needs the run's own network: as its teacher or to read it in folds."""
+    return config.teacher_weight > 0 or reads_first(config)
 
 
 def saved_network(checkpoint: Path, config: RunConfig, problem: Problem, device: torch.device) -> torch.nn.Module:
@@ -153,8 +158,8 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
     `config.fold_first`; LswError when either needs it and it is missing."""
     started = time.perf_counter()
     weight = config.teacher_weight
-    fold_first = folded_networks(config) == 2
-    if first is None and (weight > 0 or fold_first):
+    fold_first = reads_first(config)
+    if first is None and needs_first(config):
         raise LswError("the second pass needs the run's own network: as its teacher (teacher_weight > 0) or to "
                        "read it in folds (fold_first)")
     noisy, clean = problem.split.noisy, problem.split.clean

@@ -25,14 +25,13 @@ from lsw.audit import run_audit
 from lsw.config import RunConfig
 from lsw.device_data import DeviceImages, resolve_device
 from lsw.errors import LswError
-from lsw.fold_reading import folded_networks
 from lsw.histograms import groups_for, score_histogram
 from lsw.metrics import detection_at_count, detection_metrics, flag_metrics
 from lsw.prepare import Problem, prepare
 from lsw.runargs import add_run_args, config_from_args
 from lsw.rundir import RunDir, write_json
 from lsw.scoring import flag_score, run_score
-from lsw.second_pass import applies, saved_network, second_pass
+from lsw.second_pass import applies, needs_first, saved_network, second_pass
 from lsw.trust import stored_trust
 
 ALL = ("lsw", "mwnet", "l2rw", "cleanlab", "small-loss")
@@ -96,8 +95,7 @@ def small_loss_second_pass(config: RunConfig, problem: Problem, run: RunDir, tru
     train = problem.source.train
     device = resolve_device(config.device)
     data = DeviceImages(train.images, device, hflip=train.hflip)
-    needed = config.teacher_weight > 0 or folded_networks(config) == 2
-    first = saved_network(run.checkpoint, config, problem, device) if needed else None
+    first = saved_network(run.checkpoint, config, problem, device) if needs_first(config) else None
     final = second_pass(config, problem, data, trust, first=first).trust
     det = detection_at_count(is_noisy, 1 - final, n_flag)
     return {**like, "method": SMALL_LOSS_SECOND, "auc": det["auc"], "f1": det["f1"], "fdr": det["fdr"],
