@@ -1,6 +1,6 @@
 """Do the LSW network's fold copies read better when they fine-tune on fewer, better-chosen rows?
 
-    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...] [--reset-head] [--draw N] [--save DIR]
+    python bench/fold_rows.py RUN [--by SOURCE:SHARE ...] [--reset-head] [--draw N] [--folds K] [--save DIR]
 
 RUN: a finished LSW run whose folder keeps its second pass's readings (`second_pass/`, runs from 2026-12-06 on;
 e.g. `DIR/lsw` of `python -m lsw compare ... --out DIR`). For each SOURCE:SHARE, the LSW network (the run's
@@ -11,11 +11,13 @@ Every row of D^n is still read out of sample (its fold's copy, or every copy for
 the new fold reading and of the final trust it gives with the run's own second-network fold reading, and its F1
 at the run's threshold. With `--reset-head` every copy starts from the network with its last layer drawn afresh;
 with `--draw N` the copies' folds, batch order and augmentation are drawn with the run's seed + N (`lsw.fold_reading`;
-default 1, as a run's LSW network since 2026-12-07; 0 as before, when both networks' copies drew alike). Fine-tuning
-is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of that code or later reads again exactly as it did; for
-older runs `first:0.9` gives the spread between reruns. Runs on the CPU.
+default 1, as a run's LSW network since 2026-12-07; 0 as before, when both networks' copies drew alike); with
+`--folds K` the rows are read in K folds instead of the run's `fold_reading` (K copies, each without a K-th).
+Fine-tuning is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of that code or later reads again exactly as
+it did; for older runs `first:0.9` gives the spread between reruns. Runs on the CPU.
 """
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -42,10 +44,16 @@ def main() -> None:
     ap.add_argument("--draw", type=int, default=1,
                     help="the copies' draw of folds, batches and augmentation (`lsw.fold_reading`; default 1, the "
                     "LSW network's since 2026-12-07; 0 gives the second network's, as runs before drew both)")
+    ap.add_argument("--folds", type=int, default=None,
+                    help="read in this many folds instead of the run's fold_reading (each copy keeps more rows)")
     ap.add_argument("--save", default=None, metavar="DIR",
-                    help="keep each new fold reading in DIR/<SOURCE>_<SHARE>.npy")
+                    help="keep each new fold reading in DIR/<SOURCE>_<SHARE>_k<FOLDS>_d<DRAW>.npy")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
+    if args.folds is not None:
+        if args.folds < 2:
+            sys.exit(f"--folds must be 2 or more, not {args.folds}")
+        cfg = dataclasses.replace(cfg, fold_reading=args.folds)
     r = run.readings()
     if "first_folds" not in r or "second_folds" not in r:
         sys.exit(f"{run.path}: no fold readings kept in its folder (a run before 2026-12-06, or without folds)")
@@ -73,9 +81,9 @@ def main() -> None:
         new = (reading + r["second_folds"]) / 2
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
-            np.save(Path(args.save) / f"{source}_{share}.npy", reading)
-        print(f"  copies on {spec} ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} rows): LSW network's fold "
-              f"reading {auc(reading):.4f}, final {auc(new):.4f} / F1 {f1(new):.4f}, "
+            np.save(Path(args.save) / f"{source}_{share}_k{cfg.fold_reading}_d{args.draw}.npy", reading)
+        print(f"  copies on {spec}, {cfg.fold_reading} folds ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} "
+              f"rows): LSW network's fold reading {auc(reading):.4f}, final {auc(new):.4f} / F1 {f1(new):.4f}, "
               f"{time.perf_counter() - started:.0f} s", flush=True)
 
 
