@@ -18,8 +18,8 @@ trusted, seeds 0 / 1 / 2, the saved runs' second pass trained again by a one-off
 module in the warm-up and the batch order; README, *The fold reading*): final AUC 0.8969 / 0.9073 / 0.9090 ->
 0.9009 / 0.9107 / 0.9140 (this module at seed 0: 0.8997), F1 +0.013 on average; at 10k +0.0023 / +0.0012. Settings
 tried at seed 0 (5k): 4 folds after 2, 4 or 8 epochs at 0.05: 0.8966, 0.8991, 0.9009; 4 epochs at 0.1: 0.8981; 2
-folds after 4 or 8 epochs: 0.8967, 0.8972; 8 folds, at 10k seed 0 on the LSW network's copies (2026-12-07, README): its
-reading 0.9292 against 0.9279, the final 0.9332 against 0.9327, at 2.5 times the time. It costs about 30% more
+folds after 4 or 8 epochs: 0.8967, 0.8972; 8 folds, at 10k seeds 0 / 1 on the LSW network's copies (2026-12-07,
+README): its reading +0.0013 / +0.0012, the final +0.0005 / +0.0002, at 2 to 2.5 times the time. It costs about 30% more
 time for an LSW run on the CPU (164 to 211 s at 5k, 374 s at 10k).
 
 The LSW network read the same way (`config.fold_first`, the default since it was measured): it trained on every
