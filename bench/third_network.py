@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.saved_run import finished_trust, open_run  # noqa: E402
+from lsw.fold_reading import reads_first  # noqa: E402
 from lsw.second_pass import second_pass  # noqa: E402
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     first, final, had_second_pass = finished_trust(run, cfg)
     if not had_second_pass:
         sys.exit(f"{run.path}: no second pass ({cfg.epochs} epochs and no record after them)")
-    if cfg.fold_first and cfg.fold_reading:
+    if reads_first(cfg):
         sys.exit(f"{run.path}: its final trust holds the first network's fold reading, not its trust: the networks "
                  "cannot be read apart from it")
     second = 2 * final - first
