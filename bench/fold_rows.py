@@ -12,12 +12,12 @@ the new fold reading and of the final trust it gives with the run's own second-n
 at the run's threshold. With `--reset-head` every copy starts from the network with its last layer drawn afresh;
 with `--draw N` the copies' folds, batch order and augmentation are drawn with the run's seed + N (`lsw.fold_reading`;
 default 1, as a run's LSW network since 2026-12-07; 0 as before, when both networks' copies drew alike); with
-`--folds K` the rows are read in K folds instead of the run's `fold_reading` (K copies, each without a K-th).
+`--folds K` the rows are read in K folds instead of the run's (`lsw.fold_reading.first_fold_count`: K copies, each
+without a K-th).
 Fine-tuning is seeded since 2026-12-07 (`lsw.retrain.fit`), so a run of that code or later reads again exactly as
 it did; for older runs `first:0.9` gives the spread between reruns. Runs on the CPU.
 """
 import argparse
-import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.saved_run import open_run  # noqa: E402
-from lsw.fold_reading import fold_reading  # noqa: E402
+from lsw.fold_reading import first_fold_count, fold_reading  # noqa: E402
 from lsw.metrics import detection_metrics  # noqa: E402
 from lsw.second_pass import kept_positions, saved_network  # noqa: E402
 
@@ -45,18 +45,18 @@ def main() -> None:
                     help="the copies' draw of folds, batches and augmentation (`lsw.fold_reading`; default 1, the "
                     "LSW network's since 2026-12-07; 0 gives the second network's, as runs before drew both)")
     ap.add_argument("--folds", type=int, default=None,
-                    help="read in this many folds instead of the run's fold_reading (each copy keeps more rows)")
+                    help="read in this many folds instead of the run's own for the LSW network (more: each copy "
+                    "keeps more rows)")
     ap.add_argument("--save", default=None, metavar="DIR",
                     help="keep each new fold reading in DIR/<SOURCE>_<SHARE>_k<FOLDS>_d<DRAW>.npy")
     args = ap.parse_args()
     run, cfg, p, data = open_run(args.run)
-    if args.folds is not None:
-        if args.folds < 2:
-            sys.exit(f"--folds must be 2 or more, not {args.folds}")
-        cfg = dataclasses.replace(cfg, fold_reading=args.folds)
     r = run.readings()
     if "first_folds" not in r or "second_folds" not in r:
         sys.exit(f"{run.path}: no fold readings kept in its folder (a run before 2026-12-06, or without folds)")
+    folds = first_fold_count(cfg) if args.folds is None else args.folds
+    if folds < 2:
+        sys.exit(f"--folds must be 2 or more, not {folds}")
     final = (r["first_folds"] + r["second_folds"]) / 2
     sources = {"first": r["first"], "prov": (r["first"] + r["second"]) / 2, "final": final}
 
@@ -77,12 +77,12 @@ def main() -> None:
         source, share = spec.split(":")
         kept = kept_positions(sources[source], float(share))
         started = time.perf_counter()
-        reading = fold_reading(first, cfg, p, data, kept, draw=args.draw)
+        reading = fold_reading(first, cfg, p, data, kept, draw=args.draw, folds=folds)
         new = (reading + r["second_folds"]) / 2
         if args.save:
             Path(args.save).mkdir(parents=True, exist_ok=True)
-            np.save(Path(args.save) / f"{source}_{share}_k{cfg.fold_reading}_d{args.draw}.npy", reading)
-        print(f"  copies on {spec}, {cfg.fold_reading} folds ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} "
+            np.save(Path(args.save) / f"{source}_{share}_k{folds}_d{args.draw}.npy", reading)
+        print(f"  copies on {spec}, {folds} folds ({int(p.is_noisy[kept].sum())} wrong of {len(kept)} "
               f"rows): LSW network's fold reading {auc(reading):.4f}, final {auc(new):.4f} / F1 {f1(new):.4f}, "
               f"{time.perf_counter() - started:.0f} s", flush=True)
 

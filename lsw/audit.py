@@ -25,7 +25,7 @@ from lsw import dist, evidence
 from lsw.config import RunConfig
 from lsw.errors import AuditFailed, LswError
 from lsw.events import EpochEvent
-from lsw.fold_reading import reads_first
+from lsw.fold_reading import first_fold_count, reads_first
 from lsw.metrics import detection_metrics
 from lsw.prepare import Problem, prepare
 from lsw.recorder import RunRecorder
@@ -147,7 +147,9 @@ def _second_pass(config: RunConfig, problem: Problem, trainer: Trainer, observer
         observe(event)
     return sp.model, sp.trust, {"kept": sp.n_kept, "of": int(len(problem.split.noisy)),
                                 "teacher_weight": config.teacher_weight, "folds": config.fold_reading,
-                                "fold_first": reads_first(config), "fold_keep": config.fold_keep,
+                                "fold_first": reads_first(config),
+                                "first_folds": first_fold_count(config) if reads_first(config) else 0,
+                                "fold_keep": config.fold_keep,
                                 "seconds": round(sp.seconds, 3)}
 
 

@@ -150,7 +150,9 @@ def _second_pass_line(sp: dict | None) -> str | None:
     if sp is None:
         return None
     taught = f", {sp['teacher_weight']:g} of its targets from the LSW network" if sp.get("teacher_weight") else ""
-    both = " (both networks)" if sp.get("fold_first") else ""
+    first = sp.get("first_folds") or sp.get("folds")  # runs before 2026-12-07 read both networks in as many folds
+    both = ("" if not sp.get("fold_first") else " (both networks)" if first == sp.get("folds")
+            else f" (the LSW network's in {first})")
     rows = f" of the {sp['fold_keep']:.0%} both trust most" if sp.get("fold_keep") else ""
     folds = f", read again in {sp['folds']} folds{rows}{both}" if sp.get("folds") else ""
     return f"trained on {sp['kept']} of {sp['of']} audited samples{taught}{folds}, {sp['seconds']:.1f} s"

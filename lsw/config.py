@@ -7,7 +7,8 @@ from dataclasses import dataclass
 ALPHA_STEPS = ("sum", "evidence")  # how w follows a sample's meta-gradients (`lsw.methods.LSW.w`)
 METAS = ("head", "full")  # the LSW steps of `lsw.methods.LSW_STEPS`
 # What a run recorded before these fields existed trained with (a resumed run or its next round goes on so).
-BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0, "fold_first": False, "fold_keep": 0.0}
+BEFORE = {"alpha_step": "sum", "train_on_clean": False, "fold_reading": 0, "fold_first": False, "fold_keep": 0.0,
+          "fold_reading_first": 0}
 DATA_PATHS = ("auto", "resident", "stream")  # see `lsw.batches`
 
 
@@ -83,6 +84,8 @@ class RunConfig:
         trains on), and that reading stands in for the second network's own in the final trust. 0 = none.
     fold_first: with `fold_reading`, the LSW network is read the same way (copies of it fine-tuned without each
         fold), and that reading stands in for its own trust in the final mean (`lsw.second_pass`).
+    fold_reading_first: with `fold_first`, the folds of the LSW network's reading (8: its copies each keep seven
+        eighths of the rows; measured in `lsw.fold_reading`). 0 = as many as `fold_reading`, as runs before it did.
     fold_keep: with `fold_reading`, the share of D^n the fold copies fine-tune on (and read fold by fold): the
         samples that the mean of the two networks' in-sample trust ranks highest (`lsw.second_pass`). 0 = the
         second network's own rows (the `second_pass` share by the LSW trust), as runs before it did.
@@ -119,6 +122,7 @@ class RunConfig:
     teacher_weight: float = 0.0
     fold_reading: int = 4
     fold_first: bool = True
+    fold_reading_first: int = 8
     fold_keep: float = 0.8
     seed: int = 0
     device: str = "auto"

@@ -80,14 +80,25 @@ def reads_first(config: RunConfig) -> bool:
     return folded_networks(config) == 2
 
 
+def first_fold_count(config: RunConfig) -> int:
+    """The folds of the LSW network's reading when `reads_first(config)`: `fold_reading_first`, or as many as the
+    second network's (`fold_reading`) when that is 0."""
+    return config.fold_reading_first or config.fold_reading
+
+
+def network_folds(config: RunConfig) -> list[int]:
+    """The folds of each network a second pass of `config` reads in folds, in the order it reads them: the second
+    network's, then the LSW network's when `reads_first(config)`; [] when none."""
+    return [config.fold_reading, first_fold_count(config)][:folded_networks(config)]
+
+
 def fold_steps(config: RunConfig, pass_steps: int) -> int:
     """Plain steps of all the folds' fine-tuning (of both networks when `config.fold_first`), when an epoch of the
     second network takes `pass_steps` (its rows are the `second_pass` share; the copies', the `fold_keep` share
     less a fold)."""
-    folds = config.fold_reading
     share = config.fold_keep / config.second_pass if config.fold_keep and config.second_pass else 1.0
-    per_network = folds * fold_epochs(config) * round(pass_steps * share * (folds - 1) / folds) if folds else 0
-    return folded_networks(config) * per_network
+    return sum(folds * fold_epochs(config) * round(pass_steps * share * (folds - 1) / folds)
+               for folds in network_folds(config))
 
 
 def folds_of(n: int, folds: int, seed: int) -> np.ndarray:
@@ -97,15 +108,16 @@ def folds_of(n: int, folds: int, seed: int) -> np.ndarray:
 
 def fold_reading(model: torch.nn.Module, config: RunConfig, problem: Problem, data: DeviceImages,
                  kept: np.ndarray, on_progress: Callable[[int, int, int, int], None] | None = None,
-                 cancel: threading.Event | None = None, draw: int = 0) -> np.ndarray:
+                 cancel: threading.Event | None = None, draw: int = 0, folds: int | None = None) -> np.ndarray:
     """float64 (n_noisy,): the trust reading (`lsw.evaluation.trust_reading`) of every sample of D^n by a copy
     of `model` (the second network, trained on D^c and the D^n positions `kept`, or the LSW network) fine-tuned on
-    D^c and `kept` without it: each of `config.fold_reading` folds of `kept` is read by its own copy, the other
-    positions by every copy (their mean). `model` itself is not changed. on_progress(fold, epoch, step, steps)
-    every step. draw: which seeded draw of the folds, batch order and augmentation (`config.seed` + draw): the two
-    networks of a second pass draw apart, so that their readings of a sample do not share a fold's rows and crops."""
+    D^c and `kept` without it: each of `folds` (default `config.fold_reading`) folds of `kept` is read by its own
+    copy, the other positions by every copy (their mean). `model` itself is not changed. on_progress(fold, epoch,
+    step, steps) every step. draw: which seeded draw of the folds, batch order and augmentation (`config.seed` +
+    draw): the two networks of a second pass draw apart, so that their readings of a sample do not share a fold's
+    rows and crops."""
     noisy, clean = problem.split.noisy, problem.split.clean
-    folds = config.fold_reading
+    folds = config.fold_reading if folds is None else folds
     config = dataclasses.replace(config, seed=config.seed + draw)
     dropped = np.setdiff1d(np.arange(len(noisy)), kept)
     fold = folds_of(len(kept), folds, config.seed)

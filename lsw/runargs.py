@@ -55,6 +55,8 @@ def add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-fold-first", dest="fold_first", action="store_false",
                    help="read only the second network in folds; the LSW network's own trust enters the final mean "
                    "(default: both networks are read in folds)")
+    p.add_argument("--fold-reading-first", type=int, default=DEFAULTS.fold_reading_first, metavar="K",
+                   help="the folds of the LSW network's reading (0 = as many as --fold-reading; default %(default)s)")
     p.add_argument("--fold-keep", type=float, default=DEFAULTS.fold_keep, metavar="SHARE",
                    help="the share of the samples the fold copies fine-tune on: those both networks trust most "
                    "(0 = the second network's own rows; default %(default)s)")
@@ -82,6 +84,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
                        f"not {config.second_pass:g}")
     if config.fold_reading < 0 or config.fold_reading == 1:
         raise LswError(f"--fold-reading is a number of folds, 2 or more (0 = none), not {config.fold_reading}")
+    if config.fold_reading_first < 0 or config.fold_reading_first == 1:
+        raise LswError(f"--fold-reading-first is a number of folds, 2 or more (0 = as many as --fold-reading), not "
+                       f"{config.fold_reading_first}")
     if not 0 <= config.fold_keep <= 1:
         raise LswError(f"--fold-keep is the share of samples the fold copies fine-tune on, from 0 (the second "
                        f"network's own rows) to 1, not {config.fold_keep:g}")

@@ -72,7 +72,7 @@ from lsw.config import RunConfig
 from lsw.device_data import DeviceImages
 from lsw.errors import LswError
 from lsw.evaluation import trust_reading
-from lsw.fold_reading import fold_epochs, fold_reading, folded_networks, reads_first
+from lsw.fold_reading import first_fold_count, fold_epochs, fold_reading, network_folds, reads_first
 from lsw.loop import build_training
 from lsw.prepare import Problem
 from lsw.retrain import fit
@@ -102,7 +102,7 @@ class SecondPass:
 def epochs_of(config: RunConfig) -> int:
     """The epochs a second pass of `config` reports in its progress: the second network's, then each fold's
     fine-tuning (`lsw.fold_reading`) in turn, the second network's folds before the first's."""
-    return config.epochs + folded_networks(config) * config.fold_reading * fold_epochs(config)
+    return config.epochs + sum(network_folds(config)) * fold_epochs(config)
 
 
 def applies(config: RunConfig) -> bool:
@@ -186,7 +186,8 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
         refit = fold_rows(config, trust, own, kept)
         folds = fold_reading(model, config, problem, data, refit, fold_progress(0), cancel)
         if fold_first:
-            first_folds = fold_reading(first, config, problem, data, refit, fold_progress(1), cancel, draw=1)
+            first_folds = fold_reading(first, config, problem, data, refit, fold_progress(1), cancel, draw=1,
+                                       folds=first_fold_count(config))
     second = own.astype(np.float64) if folds is None else folds  # the fold reading stands in for its own
     one = np.asarray(trust, dtype=np.float64) if first_folds is None else first_folds
     combined = ((one + second) / 2).astype(np.float32)

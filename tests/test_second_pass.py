@@ -65,6 +65,7 @@ def test_an_audit_ends_with_a_second_pass_recorded_as_one_more_epoch(tmp_path, m
     # a probability
     final = run.epoch_arrays(5)["trust"].astype(np.float64)
     assert len(folds) == 2 and s["second_pass"]["folds"] == 4 and s["second_pass"]["fold_first"]
+    assert s["second_pass"]["first_folds"] == 8  # the LSW network's copies each keep seven eighths
     assert np.allclose(final, (folds[0] + folds[1]) / 2, atol=1e-6) and not np.allclose(final, lsw_trust)
     assert all(f.min() >= 0 and f.max() <= 1 for f in folds) and not np.allclose(folds[0], folds[1])
     # the readings behind it are kept in the run folder
