@@ -45,15 +45,14 @@ from the second network's. 10k, seeds 0 / 1 / 2 (`lsw.second_pass` has the figur
 readings are read again exactly.
 
 The LSW network in 8 folds (2026-12-07, `config.fold_reading_first`; the second network stays at 4): each copy
-fine-tunes on seven eighths of the rows instead of three quarters. CIFAR-10N
-random1, 10% trusted, the LSW network's copies read again on the saved runs (`bench/fold_rows.py RUN --by prov:0.8
---folds 8`, the second network's 4-fold reading kept; README, *The LSW network in eight folds*), its fold reading /
-the final AUC, seeds 0 / 1 / 2: 10k 0.9279 / 0.9311 / 0.9391 -> 0.9292 / 0.9323 / 0.9403 and 0.9327 / 0.9361 / 0.9445
--> 0.9332 / 0.9363 / 0.9449; 5k 0.8989 / 0.9035 / 0.9108 -> 0.9008 / 0.9070 / 0.9122 and 0.9070 / 0.9119 / 0.9172 ->
-0.9071 / 0.9136 / 0.9176. Ahead at all six; the final's gain (+0.0001 to +0.0017) is the size of the spread between
-draws, and it costs 2 to 2.5 times the LSW network's fold time (at 10k on this CPU 654 to 847 s against 325 s).
-The second network in 8 folds was not measured (it needs the second network trained again, about 35 min a seed at
-10k).
+fine-tunes on seven eighths of the rows instead of three quarters. CIFAR-10N random1, 10% trusted, the LSW network's
+copies read again on the saved runs (`bench/fold_rows.py RUN --by prov:0.8 --folds 8`, the second network's 4-fold
+reading kept; README, *The LSW network in eight folds*), its fold reading / the final AUC, seeds 0 / 1 / 2: 10k
+0.9279 / 0.9311 / 0.9391 -> 0.9292 / 0.9323 / 0.9403 and 0.9327 / 0.9361 / 0.9445 -> 0.9332 / 0.9363 / 0.9449; 5k
+0.8989 / 0.9035 / 0.9108 -> 0.9008 / 0.9070 / 0.9122 and 0.9070 / 0.9119 / 0.9172 -> 0.9071 / 0.9136 / 0.9176. Ahead
+at all six; the final's gain (+0.0001 to +0.0017) is the size of the spread between draws, and it costs 2 to 2.5
+times the LSW network's fold time (at 10k on this CPU 654 to 847 s against 325 s). The second network in 8 folds was
+not measured (it needs the second network trained again, about 35 min a seed at 10k).
 """
 from __future__ import annotations
 
