@@ -82,11 +82,8 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if not 0 <= config.second_pass <= 1:
         raise LswError(f"--second-pass is the share of samples the second network trains on, from 0 (none) to 1, "
                        f"not {config.second_pass:g}")
-    if config.fold_reading < 0 or config.fold_reading == 1:
-        raise LswError(f"--fold-reading is a number of folds, 2 or more (0 = none), not {config.fold_reading}")
-    if config.fold_reading_first < 0 or config.fold_reading_first == 1:
-        raise LswError(f"--fold-reading-first is a number of folds, 2 or more (0 = as many as --fold-reading), not "
-                       f"{config.fold_reading_first}")
+    _check_folds("--fold-reading", config.fold_reading, "none")
+    _check_folds("--fold-reading-first", config.fold_reading_first, "as many as --fold-reading")
     if not 0 <= config.fold_keep <= 1:
         raise LswError(f"--fold-keep is the share of samples the fold copies fine-tune on, from 0 (the second "
                        f"network's own rows) to 1, not {config.fold_keep:g}")
@@ -94,3 +91,9 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         raise LswError(f"--teacher-weight is a share of the second network's targets, from 0 to 1, "
                        f"not {config.teacher_weight:g}")
     return config
+
+
+def _check_folds(flag: str, folds: int, zero: str) -> None:
+    """LswError unless `folds` is a number of folds (2 or more) or 0, which means `zero`."""
+    if folds < 0 or folds == 1:
+        raise LswError(f"{flag} is a number of folds, 2 or more (0 = {zero}), not {folds}")

@@ -179,7 +179,7 @@ def second_pass(config: RunConfig, problem: Problem, data: DeviceImages, trust: 
         def fold_progress(network: int) -> Callable[[int, int, int, int], None]:
             def report(fold: int, epoch: int, step: int, steps: int) -> None:
                 if on_progress is not None:
-                    done = config.epochs + (network * config.fold_reading + fold) * fold_epochs(config)
+                    done = config.epochs + (sum(network_folds(config)[:network]) + fold) * fold_epochs(config)
                     on_progress(done + epoch, step, steps)
             return report
 
